@@ -65,7 +65,8 @@ function findCycle(g: Map<string, Iterable<string>>): string[] | undefined {
 }
 
 const fileCycle = findCycle(graph);
-if (fileCycle) problems.push(`Import cycle: ${fileCycle.map((f) => relative(root, f)).join(' -> ')}`);
+if (fileCycle)
+  problems.push(`Import cycle: ${fileCycle.map((f) => relative(root, f)).join(' -> ')}`);
 const moduleCycle = findCycle(moduleGraph);
 if (moduleCycle) problems.push(`Module cycle: ${moduleCycle.join(' -> ')}`);
 

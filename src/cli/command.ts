@@ -27,7 +27,10 @@ export class UsageError extends VotervaultError<'USAGE'> {
   }
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+type OptionSpec = Record<
+  string,
+  { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
+>;
 
 /**
  * Parses flags with node:util, then validates them with a zod schema (parse at the edge, once).

@@ -17,7 +17,9 @@ function helpText(): string {
   ].join('\n');
 }
 
-function findCommand(argv: readonly string[]): { command: Command; rest: readonly string[] } | undefined {
+function findCommand(
+  argv: readonly string[],
+): { command: Command; rest: readonly string[] } | undefined {
   let best: Command | undefined;
   for (const c of COMMANDS) {
     const matches = c.path.every((word, i) => argv[i] === word);

@@ -3,6 +3,7 @@ import { VotervaultError } from '../basics/index.ts';
 /** Stable codes of every failure the log can report. */
 export const TLOG_ERROR_CODES = [
   'ENTRY_TOO_LARGE',
+  'ENTRY_INVALID',
   'INDEX_OUT_OF_RANGE',
   'TILE_MALFORMED',
   'TILE_MISMATCH',
@@ -18,6 +19,8 @@ export const TLOG_ERROR_CODES = [
   'NOT_FOUND',
   'LOG_LOCKED',
   'LOG_CLOSED',
+  'KEY_FILE_INSECURE',
+  'KEY_FILE_EXISTS',
   'DISK_FULL',
   'IO_FAILED',
 ] as const;

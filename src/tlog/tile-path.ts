@@ -71,8 +71,12 @@ const PATH_ELEMENT = /^(?:x\d{3}\/)*\d{3}$/;
  */
 export function parseTilePath(
   path: string,
-): { readonly level: number | 'entries'; readonly index: number; readonly width: number } | undefined {
-  const match = /^tile\/(entries|\d{1,2})\/((?:x\d{3}\/)*\d{3})(?:\.p\/([1-9]\d{0,2}))?$/.exec(path);
+):
+  | { readonly level: number | 'entries'; readonly index: number; readonly width: number }
+  | undefined {
+  const match = /^tile\/(entries|\d{1,2})\/((?:x\d{3}\/)*\d{3})(?:\.p\/([1-9]\d{0,2}))?$/.exec(
+    path,
+  );
   if (match === null) return undefined;
   const [, levelText, indexText, widthText] = match;
   if (levelText === undefined || indexText === undefined || !PATH_ELEMENT.test(indexText)) {
