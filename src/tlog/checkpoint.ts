@@ -1,6 +1,8 @@
 import { HASH_SIZE } from './hash.ts';
 import type { Hash } from './hash.ts';
 import { TlogError } from './errors.ts';
+import { openNote, signNote } from './note.ts';
+import type { NoteSigner, NoteVerifier } from './note.ts';
 
 /** The signed statement of a log's size and root (the body of a checkpoint note). */
 export interface Checkpoint {
@@ -73,4 +75,74 @@ export function parseCheckpoint(body: string, file?: string): Checkpoint {
   }
   if (extensions.some((line) => line.length === 0)) throw fail('an extension line is empty');
   return { origin, size: Number(sizeText), rootHash: new Uint8Array(root), extensions };
+}
+
+/** Options of {@link verifyCheckpoint}. */
+export interface VerifyCheckpointOptions {
+  /** Names the file the checkpoint was read from, in errors. */
+  readonly file?: string;
+  /** The origin the checkpoint must have; without it, the origin is the name of a key that verified. */
+  readonly origin?: string;
+}
+
+/**
+ * Signs a checkpoint: its body as a signed note, one signature line per signer.
+ * @throws TlogError CHECKPOINT_MALFORMED when a field cannot be represented
+ * @throws TlogError KEY_MALFORMED or NOTE_MALFORMED from {@link signNote}
+ */
+export function signCheckpoint(checkpoint: Checkpoint, signers: readonly NoteSigner[]): string {
+  return signNote(formatCheckpoint(checkpoint), signers);
+}
+
+/**
+ * Opens a checkpoint note with whichever keys are given and returns the checkpoint.
+ * Attacker-controlled: the note comes from files or servers we do not trust. {@link openNote}
+ * checks its grammar and signatures before the body is parsed.
+ *
+ * The log signs with its origin as key name, so a key named after the origin must have
+ * verified: a valid signature by some other key (a witness, or another log) does not make a
+ * checkpoint this log's. ML-DSA-44 cosignatures do not cover extension lines, so extension
+ * lines are accepted only when an Ed25519 signature, which covers the whole text, verified.
+ * SPEC: https://c2sp.org/tlog-checkpoint "Note that ML-DSA-44 checkpoint cosignatures don't sign
+ * the extension lines" and "When the log is authenticating itself, the cosigner name SHOULD be
+ * the log origin."
+ * @throws TlogError NOTE_MALFORMED or SIGNATURE_INVALID from {@link openNote}
+ * @throws TlogError SIGNATURE_INVALID when the origin is not the expected one or no key named
+ *   after it verified, or when unsigned extension lines are present
+ * @throws TlogError CHECKPOINT_MALFORMED when the body is not a checkpoint
+ */
+export function verifyCheckpoint(
+  note: string | Uint8Array,
+  verifiers: readonly NoteVerifier[],
+  options: VerifyCheckpointOptions = {},
+): Checkpoint {
+  const { file } = options;
+  const where = file === undefined ? {} : { file };
+  const opened = openNote(note, verifiers, where);
+  const checkpoint = parseCheckpoint(opened.text, file);
+  const fail = (why: string): TlogError =>
+    new TlogError(
+      'SIGNATURE_INVALID',
+      `Cannot verify checkpoint${file === undefined ? '' : ` "${file}"`}: ${why}`,
+      where,
+    );
+  if (options.origin !== undefined && checkpoint.origin !== options.origin) {
+    throw fail(`its origin "${checkpoint.origin}" is not the expected "${options.origin}"`);
+  }
+  const logKeys = opened.verifiedBy.filter((verifier) => verifier.name === checkpoint.origin);
+  if (logKeys.length === 0) {
+    const names = opened.verifiedBy.map((verifier) => `"${verifier.name}"`).join(', ');
+    throw fail(
+      `no key named after its origin "${checkpoint.origin}" signed it (verified keys: ${names})`,
+    );
+  }
+  if (
+    checkpoint.extensions.length > 0 &&
+    !logKeys.some((verifier) => verifier.type === 'ed25519')
+  ) {
+    throw fail(
+      'its extension lines are not covered by a verified signature (ML-DSA-44 cosignatures do not sign them)',
+    );
+  }
+  return checkpoint;
 }
