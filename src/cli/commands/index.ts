@@ -1,4 +1,6 @@
 import type { Command } from '../command.ts';
+import { DEMO_COMMANDS } from './demo.ts';
+import { LOG_COMMANDS } from './log.ts';
 
 /** Every command, in the order `votervault --help` lists them. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...LOG_COMMANDS];
