@@ -81,11 +81,11 @@ export function httpSource(prefix: string): LogSource {
       // Attacker-controlled: a hostile server could send an endless body. Stop past the limit.
       const chunks: Uint8Array[] = [];
       let total = 0;
-      for await (const chunk of response.body ?? []) {
+      const body = (response.body ?? []) as AsyncIterable<Uint8Array>;
+      for await (const chunk of body) {
         total += chunk.length;
         if (total > MAX_FETCH_BYTES) {
           // Leaving the loop cancels the stream.
-
           throw new TlogError(
             'TILE_MALFORMED',
             `Cannot use "${url.href}": larger than ${MAX_FETCH_BYTES} bytes`,
