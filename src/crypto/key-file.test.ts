@@ -87,6 +87,9 @@ describe('key files', () => {
     const path = join(dir, 'a.key');
     await createKeyFile(path, 'first');
     await expect(createKeyFile(path, 'second')).rejects.toThrow(code('KEY_FILE_EXISTS'));
+    await expect(createKeyFile(path, 'second')).rejects.toThrow(
+      `Cannot create key file "${path}": it already exists (keys are never overwritten; move the old file away first if nothing uses it)`,
+    );
     expect(await readFile(path, 'utf8')).toBe('first');
     expect(await readdir(dir)).toEqual(['a.key']);
   });
@@ -120,6 +123,11 @@ describe('key files', () => {
   it('are refused when missing, a symbolic link, not a regular file or too large', async () => {
     const path = join(dir, 'a.key');
     await expect(readKeyFile(path, 100)).rejects.toThrow(code('KEY_NOT_FOUND'));
+    await expect(readKeyFile(path, 100)).rejects.toMatchObject({
+      message: `Cannot open key file "${path}": it does not exist`,
+      file: path,
+      cause: expect.objectContaining({ code: 'ENOENT' }),
+    });
     await createKeyFile(path, 'x'.repeat(101));
     await expect(readKeyFile(path, 100)).rejects.toThrow(code('KEY_MALFORMED'));
     expect(await readKeyFile(path, 101)).toHaveLength(101);

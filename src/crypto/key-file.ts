@@ -1,32 +1,46 @@
-// Key files on disk: a directory of mode 0700 holding files of mode 0600, read without following
-// symbolic links and written durably (temporary file, fsync, link or rename, fsync directory), so
-// that a crash leaves either the old file or the whole new one.
-import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+// Key files on disk: the private file mechanics of basics (a directory of mode 0700 holding files
+// of mode 0600, read without following symbolic links, written durably) under crypto's names and
+// error codes.
+import {
+  checkPrivateDirectory,
+  createPrivateFile,
+  ensurePrivateDirectory,
+  listPrivateDirectory,
+  PRIVATE_DIRECTORY_MODE,
+  PRIVATE_FILE_MODE,
+  readPrivateFile,
+  removePrivateFile,
+  replacePrivateFile,
+  syncDirectory as syncPrivateDirectory,
+  translatePrivateFileErrors,
+} from '../basics/index.ts';
+import type {
+  PrivateFileError,
+  PrivateFileErrorCode,
+  PrivateFileOptions,
+} from '../basics/index.ts';
 import { CryptoError } from './errors.ts';
 import type { CryptoErrorCode } from './errors.ts';
 
 /** Mode of the keys directory: only the owner may list, create or replace keys. */
-export const KEY_DIRECTORY_MODE = 0o700;
+export const KEY_DIRECTORY_MODE = PRIVATE_DIRECTORY_MODE;
 /** Mode of every key file: only the owner may read or write it. */
-export const KEY_FILE_MODE = 0o600;
+export const KEY_FILE_MODE = PRIVATE_FILE_MODE;
 
-/** What an errno means for a key file operation; any errno not listed is IO_FAILED. */
-type ErrnoCodes = Readonly<Partial<Record<string, CryptoErrorCode>>>;
+const KEY_FILES: PrivateFileOptions = { names: { file: 'key file', directory: 'key directory' } };
 
-const ON_READ: ErrnoCodes = { ENOENT: 'KEY_NOT_FOUND', ELOOP: 'KEY_FILE_INSECURE' };
-// A link never replaces a file: EEXIST means the key exists, perhaps created by another process
-// after we looked.
-const ON_CREATE: ErrnoCodes = { EEXIST: 'KEY_FILE_EXISTS' };
-const ON_OTHER: ErrnoCodes = {};
+/** The code of each private file failure in a key operation. */
+const CODES: Readonly<Record<PrivateFileErrorCode, CryptoErrorCode>> = {
+  FILE_INSECURE: 'KEY_FILE_INSECURE',
+  FILE_EXISTS: 'KEY_FILE_EXISTS',
+  FILE_NOT_FOUND: 'KEY_NOT_FOUND',
+  FILE_INVALID: 'KEY_MALFORMED',
+  IO_FAILED: 'IO_FAILED',
+};
 
-const REASONS: Readonly<Partial<Record<CryptoErrorCode, string>>> = {
-  KEY_NOT_FOUND: 'it does not exist',
-  KEY_FILE_INSECURE: 'it is a symbolic link, expected a regular file',
-  KEY_FILE_EXISTS:
-    'it already exists (keys are never overwritten; move the old file away first if nothing uses it)',
+/** What the message of a failure adds for keys. */
+const ADVICE: Readonly<Partial<Record<PrivateFileErrorCode, string>>> = {
+  FILE_EXISTS: ' (keys are never overwritten; move the old file away first if nothing uses it)',
 };
 
 /**
@@ -35,10 +49,7 @@ const REASONS: Readonly<Partial<Record<CryptoErrorCode, string>>> = {
  * @throws CryptoError KEY_FILE_INSECURE, KEY_MALFORMED, IO_FAILED
  */
 export async function ensureKeyDirectory(dir: string): Promise<void> {
-  await io(dir, 'create key directory', ON_OTHER, () =>
-    mkdir(dir, { recursive: true, mode: KEY_DIRECTORY_MODE }),
-  );
-  await checkKeyDirectory(dir);
+  await asKeyFile(() => ensurePrivateDirectory(dir, KEY_FILES));
 }
 
 /**
@@ -50,23 +61,7 @@ export async function ensureKeyDirectory(dir: string): Promise<void> {
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function checkKeyDirectory(dir: string): Promise<void> {
-  const info = await io(dir, 'read key directory', ON_READ, () => stat(dir));
-  if (!info.isDirectory()) {
-    throw new CryptoError(
-      'KEY_MALFORMED',
-      `Cannot use key directory "${dir}": it is not a directory`,
-      {
-        file: dir,
-      },
-    );
-  }
-  if ((info.mode & 0o077) !== 0) {
-    throw new CryptoError(
-      'KEY_FILE_INSECURE',
-      `Cannot use key directory "${dir}": mode is ${octal(info.mode)}, expected 0700 (run chmod 700 "${dir}")`,
-      { file: dir },
-    );
-  }
+  await asKeyFile(() => checkPrivateDirectory(dir, KEY_FILES));
 }
 
 /**
@@ -75,7 +70,7 @@ export async function checkKeyDirectory(dir: string): Promise<void> {
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function listKeyDirectory(dir: string): Promise<string[]> {
-  return await io(dir, 'list key directory', ON_READ, () => readdir(dir));
+  return await asKeyFile(() => listPrivateDirectory(dir, KEY_FILES));
 }
 
 /**
@@ -89,40 +84,7 @@ export async function listKeyDirectory(dir: string): Promise<string[]> {
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function readKeyFile(path: string, maxBytes: number): Promise<string> {
-  const handle = await io(path, 'open key file', ON_READ, () =>
-    open(path, constants.O_RDONLY | constants.O_NOFOLLOW),
-  );
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new CryptoError(
-        'KEY_MALFORMED',
-        `Cannot use key file "${path}": it is not a regular file`,
-        {
-          file: path,
-        },
-      );
-    }
-    if ((info.mode & 0o077) !== 0) {
-      throw new CryptoError(
-        'KEY_FILE_INSECURE',
-        `Cannot use key file "${path}": mode is ${octal(info.mode)}, expected 0600 (run chmod 600 "${path}")`,
-        { file: path },
-      );
-    }
-    const buffer = Buffer.alloc(maxBytes + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > maxBytes) {
-      throw new CryptoError(
-        'KEY_MALFORMED',
-        `Cannot use key file "${path}": it is larger than ${maxBytes} bytes`,
-        { file: path },
-      );
-    }
-    return buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+  return await asKeyFile(() => readPrivateFile(path, maxBytes, KEY_FILES));
 }
 
 /**
@@ -133,13 +95,7 @@ export async function readKeyFile(path: string, maxBytes: number): Promise<strin
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function createKeyFile(path: string, text: string): Promise<void> {
-  const temporary = temporaryPath(path);
-  try {
-    await writeTemporary(temporary, text);
-    await io(path, 'create key file', ON_CREATE, () => link(temporary, path));
-  } finally {
-    await rm(temporary, { force: true });
-  }
+  await asKeyFile(() => createPrivateFile(path, text, KEY_FILES));
 }
 
 /**
@@ -148,14 +104,7 @@ export async function createKeyFile(path: string, text: string): Promise<void> {
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function replaceKeyFile(path: string, text: string): Promise<void> {
-  const temporary = temporaryPath(path);
-  try {
-    await writeTemporary(temporary, text);
-    await io(path, 'replace key file', ON_OTHER, () => rename(temporary, path));
-  } finally {
-    await rm(temporary, { force: true });
-  }
-  await syncDirectory(dirname(path));
+  await asKeyFile(() => replacePrivateFile(path, text, KEY_FILES));
 }
 
 /**
@@ -164,8 +113,7 @@ export async function replaceKeyFile(path: string, text: string): Promise<void> 
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function removeKeyFile(path: string): Promise<void> {
-  await io(path, 'delete key file', ON_OTHER, () => rm(path, { force: true }));
-  await syncDirectory(dirname(path));
+  await asKeyFile(() => removePrivateFile(path, KEY_FILES));
 }
 
 /**
@@ -173,56 +121,18 @@ export async function removeKeyFile(path: string): Promise<void> {
  * @throws CryptoError IO_FAILED when the file system fails
  */
 export async function syncDirectory(dir: string): Promise<void> {
-  await io(dir, 'sync key directory', ON_OTHER, async () => {
-    const handle = await open(dir, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  await asKeyFile(() => syncPrivateDirectory(dir, KEY_FILES));
+}
+
+/** Runs a private file operation, reporting its failure as the CryptoError of a key file. */
+async function asKeyFile<T>(call: () => Promise<T>): Promise<T> {
+  return await translatePrivateFileErrors(call, toCryptoError);
+}
+
+/** The CryptoError for a failed key file operation; the file system's error stays the cause. */
+function toCryptoError(error: PrivateFileError): CryptoError {
+  return new CryptoError(CODES[error.code], `${error.message}${ADVICE[error.code] ?? ''}`, {
+    file: error.file,
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
   });
-}
-
-/** A fresh name beside `path`, so that two writers never share a temporary file. */
-function temporaryPath(path: string): string {
-  return `${path}.${randomBytes(8).toString('hex')}.tmp`;
-}
-
-/** Writes `text` to the new file `temporary` with mode 0600 and fsyncs it. */
-async function writeTemporary(temporary: string, text: string): Promise<void> {
-  await io(temporary, 'write key file', ON_OTHER, async () => {
-    const handle = await open(temporary, 'wx', KEY_FILE_MODE);
-    try {
-      // The umask can only clear bits; set the mode exactly anyway.
-      await handle.chmod(KEY_FILE_MODE);
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
-}
-
-/** Runs a file system call, turning its failure into a coded error that names `path`. */
-async function io<T>(
-  path: string,
-  action: string,
-  codes: ErrnoCodes,
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (error: unknown) {
-    const code = codes[String((error as NodeJS.ErrnoException).code)] ?? 'IO_FAILED';
-    const reason = REASONS[code] ?? (error as Error).message;
-    throw new CryptoError(code, `Cannot ${action} "${path}": ${reason}`, {
-      file: path,
-      cause: error,
-    });
-  }
-}
-
-/** `0644` for a mode whose permission bits are rw-r--r--. */
-function octal(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }

@@ -114,6 +114,10 @@ describe('createLogKeys refusals', () => {
     const failed = results.find((r) => r.status === 'rejected');
     expect(failed?.reason).toBeInstanceOf(TlogError);
     expect((failed?.reason as TlogError).code).toBe('KEY_FILE_EXISTS');
+    // Whether the loser saw the winner's file when listing or when linking, it says the same.
+    expect((failed?.reason as TlogError).message).toMatch(
+      /^Cannot create key file ".*": it already exists \(keys are never overwritten; move the old keys away first to replace them\)$/u,
+    );
     const winner = results.find((r) => r.status === 'fulfilled');
     expect((await loadLogKeys(dir)).verifierKeys).toEqual(winner?.value.verifierKeys);
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);

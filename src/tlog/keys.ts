@@ -1,10 +1,17 @@
 // The log's own signing keys on disk: one Ed25519 signer and one ML-DSA-44 cosigner, each a
 // private key string in a file of mode 0600 in a directory of mode 0700, kept outside the
 // directory the log is served from.
-import { constants } from 'node:fs';
-import { link, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import {
+  checkPrivateDirectory,
+  createPrivateFile,
+  ensurePrivateDirectory,
+  listPrivateDirectory,
+  readPrivateFile,
+  syncDirectory,
+  translatePrivateFileErrors,
+} from '../basics/index.ts';
+import type { PrivateFileErrorCode, PrivateFileOptions } from '../basics/index.ts';
 import { TlogError } from './errors.ts';
 import type { TlogErrorCode } from './errors.ts';
 import { isValidOrigin } from './checkpoint.ts';
@@ -21,8 +28,7 @@ export const LOG_KEY_FILES: Readonly<Record<NoteKeyType, string>> = {
 const LOG_KEY_TYPES: readonly NoteKeyType[] = ['ed25519', 'ml-dsa-44-cosignature'];
 /** A key file holds one line of about 100 characters; anything much larger is not a key. */
 const MAX_KEY_FILE_BYTES = 4096;
-const DIRECTORY_MODE = 0o700;
-const FILE_MODE = 0o600;
+const KEY_FILES: PrivateFileOptions = { names: { file: 'key file', directory: 'key directory' } };
 
 /** The keys a log signs its checkpoints with. */
 export interface LogKeys {
@@ -66,23 +72,24 @@ export async function createLogKeys(
     path: join(keysDir, LOG_KEY_FILES[type]),
     ...generateSignerKey(origin, type),
   }));
-  await io(keysDir, 'create key directory', ON_OTHER, () =>
-    mkdir(keysDir, { recursive: true, mode: DIRECTORY_MODE }),
-  );
-  await checkDirectory(keysDir);
   // Refuse before writing anything, so a refusal leaves the directory as it was.
-  const existing = await io(keysDir, 'list key directory', ON_OTHER, () => readdir(keysDir));
+  const existing = await asKeyFile(async () => {
+    await ensurePrivateDirectory(keysDir, KEY_FILES);
+    return await listPrivateDirectory(keysDir, KEY_FILES);
+  });
   for (const key of keys) {
     if (existing.includes(LOG_KEY_FILES[key.type])) {
       throw new TlogError(
         'KEY_FILE_EXISTS',
-        `Cannot create key file "${key.path}": ${REASONS.KEY_FILE_EXISTS}`,
+        `Cannot create key file "${key.path}": it already exists${KEY_EXISTS_ADVICE}`,
         { file: key.path },
       );
     }
   }
-  for (const key of keys) await writeNewFile(key.path, `${key.signerKey}\n`);
-  await io(keysDir, 'sync key directory', ON_OTHER, () => syncDirectory(keysDir));
+  await asKeyFile(async () => {
+    for (const key of keys) await createPrivateFile(key.path, `${key.signerKey}\n`, KEY_FILES);
+    await syncDirectory(keysDir, KEY_FILES);
+  });
   return { verifierKeys: Object.freeze(keys.map((key) => key.verifierKey)) };
 }
 
@@ -97,7 +104,9 @@ export async function createLogKeys(
  * @throws TlogError IO_FAILED when the file system fails
  */
 export async function loadLogKeys(keysDir: string): Promise<LogKeys> {
-  await checkDirectory(keysDir);
+  // Others who can write the directory can replace the keys. A path that is not a directory is
+  // reported when the first key file in it is opened.
+  await asKeyFile(() => checkPrivateDirectory(keysDir, { ...KEY_FILES, requireDirectory: false }));
   const ed25519 = await loadKeyFile(keysDir, 'ed25519');
   const mlDsa44 = await loadKeyFile(keysDir, 'ml-dsa-44-cosignature');
   if (mlDsa44.signer.name !== ed25519.signer.name) {
@@ -119,7 +128,9 @@ async function loadKeyFile(
   type: NoteKeyType,
 ): Promise<ParsedSignerKey & { path: string }> {
   const path = join(keysDir, LOG_KEY_FILES[type]);
-  const text = await readKeyFile(path);
+  // The path is the operator's, but a symbolic link could point the log at a key someone else
+  // controls: readPrivateFile refuses links (O_NOFOLLOW) and checks the mode of the opened file.
+  const text = await asKeyFile(() => readPrivateFile(path, MAX_KEY_FILE_BYTES, KEY_FILES));
   let parsed;
   try {
     parsed = parseSignerKey(text.replace(/\n$/u, ''));
@@ -142,123 +153,33 @@ async function loadKeyFile(
   return { path, ...parsed };
 }
 
-async function checkDirectory(dir: string): Promise<void> {
-  const info = await io(dir, 'read key directory', ON_READ, () => stat(dir));
-  // Others who can write the directory can replace the keys; others who can list it learn
-  // nothing secret, but there is no reason to let them.
-  if ((info.mode & 0o077) !== 0) {
-    throw new TlogError(
-      'KEY_FILE_INSECURE',
-      `Cannot use key directory "${dir}": mode is ${octal(info.mode)}, expected 0700 (run chmod 700 "${dir}")`,
-      { file: dir },
-    );
-  }
-}
+/** Codes of the private file failures of a key operation. */
+const CODES: Readonly<Record<PrivateFileErrorCode, TlogErrorCode>> = {
+  FILE_INSECURE: 'KEY_FILE_INSECURE',
+  FILE_EXISTS: 'KEY_FILE_EXISTS',
+  FILE_NOT_FOUND: 'NOT_FOUND',
+  FILE_INVALID: 'KEY_MALFORMED',
+  IO_FAILED: 'IO_FAILED',
+};
 
-async function readKeyFile(path: string): Promise<string> {
-  // O_NOFOLLOW: a symbolic link could point the log at a key someone else controls. The mode is
-  // read from the opened descriptor, so the file checked is the file read.
-  const handle = await io(path, 'open key file', ON_READ, () =>
-    open(path, constants.O_RDONLY | constants.O_NOFOLLOW),
+const KEY_EXISTS_ADVICE =
+  ' (keys are never overwritten; move the old keys away first to replace them)';
+/** What the message of a private file failure adds for the log's keys. */
+const ADVICE: Readonly<Partial<Record<PrivateFileErrorCode, string>>> = {
+  FILE_EXISTS: KEY_EXISTS_ADVICE,
+};
+
+/**
+ * Runs a private file operation, reporting its failure as the TlogError of a key file; the file
+ * system's own error stays the cause.
+ */
+async function asKeyFile<T>(call: () => Promise<T>): Promise<T> {
+  return await translatePrivateFileErrors(
+    call,
+    (error) =>
+      new TlogError(CODES[error.code], `${error.message}${ADVICE[error.code] ?? ''}`, {
+        file: error.file,
+        ...(error.cause === undefined ? {} : { cause: error.cause }),
+      }),
   );
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new TlogError(
-        'KEY_MALFORMED',
-        `Cannot use key file "${path}": it is not a regular file`,
-        { file: path },
-      );
-    }
-    if ((info.mode & 0o077) !== 0) {
-      throw new TlogError(
-        'KEY_FILE_INSECURE',
-        `Cannot use key file "${path}": mode is ${octal(info.mode)}, expected 0600 (run chmod 600 "${path}")`,
-        { file: path },
-      );
-    }
-    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_KEY_FILE_BYTES) {
-      throw new TlogError(
-        'KEY_MALFORMED',
-        `Cannot use key file "${path}": it is larger than ${MAX_KEY_FILE_BYTES} bytes`,
-        {
-          file: path,
-        },
-      );
-    }
-    return buffer.toString('utf8', 0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a new file durably, refusing to replace an existing one. */
-async function writeNewFile(path: string, text: string): Promise<void> {
-  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  try {
-    await io(temporary, 'write key file', ON_OTHER, async () => {
-      const handle = await open(temporary, 'wx', FILE_MODE);
-      try {
-        // The umask can only clear bits; set the mode exactly anyway.
-        await handle.chmod(FILE_MODE);
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
-    await io(path, 'create key file', ON_LINK, () => link(temporary, path));
-  } finally {
-    await rm(temporary, { force: true });
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** What each handled errno means for a key operation; any other errno is IO_FAILED. */
-const ON_READ: Readonly<Partial<Record<string, TlogErrorCode>>> = {
-  ENOENT: 'NOT_FOUND',
-  ELOOP: 'KEY_FILE_INSECURE',
-};
-// A link never replaces a file: EEXIST means another process created the key after our check.
-const ON_LINK: Readonly<Partial<Record<string, TlogErrorCode>>> = { EEXIST: 'KEY_FILE_EXISTS' };
-const ON_OTHER: Readonly<Partial<Record<string, TlogErrorCode>>> = {};
-
-const REASONS: Readonly<Partial<Record<TlogErrorCode, string>>> = {
-  NOT_FOUND: 'it does not exist',
-  KEY_FILE_INSECURE: 'it is a symbolic link, expected a regular file',
-  KEY_FILE_EXISTS:
-    'it already exists (keys are never overwritten; move the old keys away first to replace them)',
-};
-
-/** Runs a file system call, turning its failure into a coded error that names `path`. */
-async function io<T>(
-  path: string,
-  action: string,
-  codes: Readonly<Partial<Record<string, TlogErrorCode>>>,
-  call: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await call();
-  } catch (error: unknown) {
-    const code = codes[String((error as NodeJS.ErrnoException).code)] ?? 'IO_FAILED';
-    const reason = REASONS[code] ?? (error as Error).message;
-    throw new TlogError(code, `Cannot ${action} "${path}": ${reason}`, {
-      file: path,
-      cause: error,
-    });
-  }
-}
-
-function octal(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
