@@ -350,3 +350,12 @@ describe('values', () => {
     expect(isRecordConfidential(loadLayout('wa'), fields)).toBe(false);
   });
 });
+
+describe('interchange layouts', () => {
+  it('loads the NIST SP 1500-102 layout by id, with the columns the VRI reader yields', async () => {
+    const { loadVriLayout } = await import('./nist-vri.ts');
+    const layout = loadLayout('nist-vri');
+    expect(layout.id).toBe('nist-vri');
+    expect(layout.columns.map((c) => c.name)).toEqual(loadVriLayout().columns.map((c) => c.name));
+  });
+});

@@ -485,12 +485,19 @@ export function parseLayout(value: unknown, source: string): VoterLayout {
 const shipped = new Map<string, VoterLayout>();
 
 /**
- * Loads a layout: a shipped id (`nc`, `nc-legacy`, `oh`, `fl`, `wa`) or the path of a policy
+ * Shipped layouts of interchange formats that are not delimited files (NIST SP 1500-102 JSON):
+ * loadable by id, but not generated and not detected from a header.
+ */
+export const INTERCHANGE_LAYOUT_IDS = ['nist-vri'] as const;
+
+/**
+ * Loads a layout: a shipped id (`nc`, `nc-legacy`, `oh`, `fl`, `wa`, `nist-vri`) or the path of a policy
  * file. Shipped layouts are cached.
  * @throws LayoutError LAYOUT_NOT_FOUND, LAYOUT_MALFORMED (not JSON), LAYOUT_INVALID
  */
 export function loadLayout(idOrPath: string): VoterLayout {
-  if ((SHIPPED_LAYOUT_IDS as readonly string[]).includes(idOrPath)) {
+  const ids: readonly string[] = [...SHIPPED_LAYOUT_IDS, ...INTERCHANGE_LAYOUT_IDS];
+  if (ids.includes(idOrPath)) {
     const cached = shipped.get(idOrPath);
     if (cached) return cached;
     const layout = readLayoutFile(
