@@ -201,3 +201,29 @@ export { ROTATION_BATCH_SIZE, rotateKeys } from './rotate.ts';
 export type { RotationProgress, RotationSummary, RotateKeysOptions } from './rotate.ts';
 export { VERIFY_REASONS, verifyStore } from './verify.ts';
 export type { VerifyReason, RowProblem, VerifyStoreReport, VerifyStoreOptions } from './verify.ts';
+export { EXPORT_MIGRATIONS } from './export-schema.ts';
+export type { VoterExportTable, ExportTables } from './export-schema.ts';
+export {
+  EXPORT_ERROR_CODES,
+  ExportError,
+  MAX_PURPOSE_LENGTH,
+  MAX_RECIPIENT_LENGTH,
+  exportColumns,
+  exportLayout,
+  exportVoters,
+} from './export.ts';
+export type {
+  ExportErrorCode,
+  ExportLogEntry,
+  ExportVotersOptions,
+  ExportReport,
+} from './export.ts';
+export {
+  DEFAULT_TRACE_ROWS,
+  MATCH_SCORE,
+  MIN_AGREEMENT,
+  CANARY_SCORE,
+  traceFile,
+} from './trace.ts';
+export type { TraceFileOptions, TraceCandidate, TraceReport } from './trace.ts';
+export { MARK_SCHEME, MIN_CANARIES, MAX_CANARIES } from './watermark.ts';

@@ -1,7 +1,13 @@
 import type { Command } from '../command.ts';
 import { DEMO_COMMANDS } from './demo.ts';
+import { EXPORT_COMMANDS } from './export.ts';
 import { LOG_COMMANDS } from './log.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
 
 /** Every command, in the order `votervault --help` lists them. */
-export const COMMANDS: readonly Command[] = [...DEMO_COMMANDS, ...LOG_COMMANDS, ...VOTERS_COMMANDS];
+export const COMMANDS: readonly Command[] = [
+  ...DEMO_COMMANDS,
+  ...LOG_COMMANDS,
+  ...VOTERS_COMMANDS,
+  ...EXPORT_COMMANDS,
+];
