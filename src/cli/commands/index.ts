@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { EXPORT_COMMANDS } from './export.ts';
 import { LOG_COMMANDS } from './log.ts';
+import { USER_COMMANDS } from './user.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
 
 /** Every command, in the order `votervault --help` lists them. */
