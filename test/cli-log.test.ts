@@ -109,6 +109,9 @@ describe('votervault init and log commands', () => {
     expect(r.code).toBe(0);
     expect((await stat(join(data, 'keys', 'log-ed25519.key'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(data, 'keys'))).mode & 0o777).toBe(0o700);
+    // The voter store too: the key ring beside the log keys, the database private.
+    expect((await stat(join(data, 'keys', 'root-v1.key'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(data, 'votervault.db'))).mode & 0o777).toBe(0o600);
     const again = await run(['init', '--data', data]);
     expect(again.code).toBe(1);
     expect(again.err).toContain('KEY_FILE_EXISTS');

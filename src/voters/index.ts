@@ -227,3 +227,5 @@ export {
 } from './trace.ts';
 export type { TraceFileOptions, TraceCandidate, TraceReport } from './trace.ts';
 export { MARK_SCHEME, MIN_CANARIES, MAX_CANARIES } from './watermark.ts';
+export { IMPORT_MIGRATIONS, IMPORT_STATUSES } from './import/schema.ts';
+export type { ImportStatus, VoterImportTable, ImportTables } from './import/schema.ts';

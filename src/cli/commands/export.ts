@@ -1,76 +1,15 @@
 import { z } from 'zod';
-import { loadKeyRing } from '../../crypto/index.ts';
-import type { KeyRing } from '../../crypto/index.ts';
-import { migrate, migrationState, openDatabase } from '../../store/index.ts';
-import type { DatabaseHandle } from '../../store/index.ts';
 import { canonicalJsonBytes } from '../../tlog/index.ts';
-import {
-  EXPORT_MIGRATIONS,
-  exportVoters,
-  loadLayout,
-  SHIPPED_LAYOUT_IDS,
-  traceFile,
-  VOTERS_MIGRATIONS,
-  VoterStoreError,
-} from '../../voters/index.ts';
-import type { ExportTables, TraceCandidate, TraceReport } from '../../voters/index.ts';
+import { exportVoters, loadLayout, SHIPPED_LAYOUT_IDS, traceFile } from '../../voters/index.ts';
+import type { TraceCandidate, TraceReport } from '../../voters/index.ts';
 import type { Command } from '../command.ts';
 import { parseFlags, UsageError } from '../command.ts';
-import { dataDir } from '../data-dir.ts';
 import { openDataLog } from './log.ts';
-import { databaseLocation } from './voters.ts';
+import { openDataStore } from '../data-store.ts';
 
 const dataFlag = z.string().min(1, 'a data directory is required');
 const databaseFlag = z.string().min(1).optional();
 const layoutFlag = z.string().min(1, 'a layout id or policy file is required');
-
-/** An open database with the export record, and the key ring of a data directory. */
-interface ExportStore {
-  readonly handle: DatabaseHandle<ExportTables>;
-  readonly ring: KeyRing;
-  /** Whether `voter_export` exists (trace on a database that never exported has nothing). */
-  readonly ready: boolean;
-}
-
-/**
- * Opens the key ring and database of a data directory. The voter store must be migrated
- * already (`votervault init`); the export record is created when `create` is set and the
- * database has no migration this command does not know.
- * @throws VoterStoreError STORE_NOT_READY
- */
-async function openExportStore(
-  dir: string,
-  database: string | undefined,
-  create: boolean,
-): Promise<ExportStore> {
-  const ring = await loadKeyRing({ dir: dataDir(dir).keys });
-  const handle = await openDatabase<ExportTables>(databaseLocation(dir, database));
-  try {
-    const voters = await migrationState(handle, VOTERS_MIGRATIONS);
-    if (voters.pending.length > 0) {
-      throw new VoterStoreError(
-        'STORE_NOT_READY',
-        `Cannot use the voter store: migration "${String(voters.pending[0])}" has not run (run "votervault init --data DIR" first)`,
-      );
-    }
-    const known = [...VOTERS_MIGRATIONS, ...EXPORT_MIGRATIONS];
-    const state = await migrationState(handle, known);
-    if (state.pending.length === 0 || !create) {
-      return { handle, ring, ready: state.pending.length === 0 };
-    }
-    if (state.unknown.length > 0) {
-      throw new VoterStoreError(
-        'STORE_NOT_READY',
-        `Cannot record exports: migration "${String(state.pending[0])}" has not run (run "votervault init --data DIR" first)`,
-      );
-    }
-    await migrate(handle, known);
-    return { handle, ring, ready: true };
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-}
 
 const exportCommand: Command = {
   path: ['export'],
@@ -105,7 +44,7 @@ const exportCommand: Command = {
       throw new UsageError(`Unexpected argument "${String(positionals[0])}"`);
     }
     const layout = loadLayout(flags.layout);
-    const store = await openExportStore(flags.data, flags.database, true);
+    const store = await openDataStore(flags.data, flags.database);
     try {
       const log = await openDataLog(flags.data);
       try {
@@ -192,28 +131,26 @@ const traceCommand: Command = {
       throw new UsageError('Give exactly one file to trace');
     }
     const layout = flags.layout === undefined ? undefined : loadLayout(flags.layout);
-    const store = await openExportStore(flags.data, flags.database, false);
-    let report: TraceReport | undefined;
+    const store = await openDataStore(flags.data, flags.database);
+    let report: TraceReport;
     try {
-      if (store.ready) {
-        report = await traceFile(
-          store.handle,
-          store.ring,
-          file,
-          layout === undefined ? {} : { layout },
-        );
-      }
+      report = await traceFile(
+        store.handle,
+        store.ring,
+        file,
+        layout === undefined ? {} : { layout },
+      );
     } finally {
       await store.handle.close();
     }
     if (flags.json === true) {
-      io.out(`${JSON.stringify(report ?? null, null, 2)}\n`);
-    } else if (report === undefined || report.candidates.length === 0) {
+      io.out(`${JSON.stringify(report, null, 2)}\n`);
+    } else if (report.candidates.length === 0) {
       io.out(`No export is recorded in this data directory's database\n`);
     } else {
       io.out(describeTrace(file, report));
     }
-    return report?.match === undefined ? 1 : 0;
+    return report.match === undefined ? 1 : 0;
   },
 };
 

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { EXPORT_COMMANDS } from './export.ts';
+import { INIT_COMMANDS } from './init.ts';
 import { LOG_COMMANDS } from './log.ts';
 import { USER_COMMANDS } from './user.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
@@ -8,7 +9,9 @@ import { VOTERS_COMMANDS } from './voters.ts';
 /** Every command, in the order `votervault --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   ...DEMO_COMMANDS,
+  ...INIT_COMMANDS,
   ...LOG_COMMANDS,
   ...VOTERS_COMMANDS,
   ...EXPORT_COMMANDS,
+  ...USER_COMMANDS,
 ];

@@ -78,23 +78,6 @@ async function* linesOf(input: NodeJS.ReadableStream): AsyncGenerator<string> {
   for await (const line of rl) yield line;
 }
 
-const init: Command = {
-  path: ['init'],
-  usage: 'votervault init --data DIR [--origin ORIGIN]',
-  summary: 'Create a data directory with log signing keys (mode 0600) and an empty log',
-  async run(args, io) {
-    const { flags } = parseFlags(
-      args,
-      { data: { type: 'string' }, origin: { type: 'string' } },
-      z.object({ data: dataFlag, origin: z.string().default(DEFAULT_ORIGIN) }),
-    );
-    const vkeys = await initDataDir(flags.data, flags.origin);
-    io.out(`Created "${dataDir(flags.data).root}" for log "${flags.origin}"\nVerifier keys:\n`);
-    for (const k of vkeys) io.out(`${k}\n`);
-    return 0;
-  },
-};
-
 const vkey: Command = {
   path: ['log', 'vkey'],
   usage: 'votervault log vkey --data DIR',
@@ -299,9 +282,8 @@ const serve: Command = {
   },
 };
 
-/** The `init` and `log …` commands. */
+/** The `log …` commands. */
 export const LOG_COMMANDS: readonly Command[] = [
-  init,
   vkey,
   append,
   checkpoint,

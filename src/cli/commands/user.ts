@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import {
-  ACCESS_MIGRATIONS,
   ACCESS_POLICY,
   AccessError,
   createPrincipal,
@@ -17,7 +16,6 @@ import {
 } from '../../access/index.ts';
 import type {
   AccessStore,
-  AccessTables,
   Action,
   ChangeContext,
   IssuedToken,
@@ -25,15 +23,11 @@ import type {
   Role,
   Scope,
 } from '../../access/index.ts';
-import { loadKeyRing } from '../../crypto/index.ts';
-import { migrate, migrationState, openDatabase } from '../../store/index.ts';
-import type { DatabaseHandle, Migration } from '../../store/index.ts';
 import type { LogAppender } from '../../tlog/index.ts';
 import type { CliIo, Command } from '../command.ts';
 import { parseFlags, UsageError } from '../command.ts';
-import { dataDir } from '../data-dir.ts';
 import { openDataLog } from './log.ts';
-import { databaseLocation } from './voters.ts';
+import { openDataStore } from '../data-store.ts';
 
 const DAY_MS = 86_400_000;
 const API_CLIENT_ACTIONS = Object.keys(ACCESS_POLICY['api-client'].actions);
@@ -66,10 +60,8 @@ async function withAccessCli<T>(
   database: string | undefined,
   fn: (cli: AccessCli) => Promise<T>,
 ): Promise<T> {
-  const ring = await loadKeyRing({ dir: dataDir(dir).keys });
-  const handle = await openDatabase<AccessTables>(databaseLocation(dir, database));
+  const { handle, ring } = await openDataStore(dir, database);
   try {
-    await ensureAccessSchema(handle);
     const log: LogAppender = await openDataLog(dir);
     try {
       return await fn({
@@ -82,27 +74,6 @@ async function withAccessCli<T>(
   } finally {
     await handle.close();
   }
-}
-
-/**
- * Creates the access tables when they are missing. Other modules' migrations already recorded in
- * the database are passed along as already applied (they never run here), so this works on a
- * database that the voter store or the importer migrated; an unknown `access-*` migration is a
- * newer version of our own tables and `migrate` refuses it.
- * @throws StoreError SCHEMA_NEWER_THAN_CODE; MigrationFailedError
- */
-async function ensureAccessSchema(handle: DatabaseHandle<AccessTables>): Promise<void> {
-  const state = await migrationState(handle, ACCESS_MIGRATIONS);
-  if (state.pending.length === 0 && state.unknown.every((name) => !name.startsWith('access-'))) {
-    return;
-  }
-  const applied: Migration[] = state.unknown
-    .filter((name) => !name.startsWith('access-'))
-    .map((name) => ({
-      name,
-      up: () => Promise.reject(new Error(`Migration "${name}" is not this command's to run`)),
-    }));
-  await migrate(handle, [...applied, ...ACCESS_MIGRATIONS]);
 }
 
 function scopeFrom(words: readonly string[] | undefined, role: Role): Scope {

@@ -207,7 +207,7 @@ describe('a data directory without a voter store', () => {
     const dir = await mkdtemp(join(tmpdir(), 'votervault-cli-voters-'));
     try {
       await initDataDir(dir, 'votervault.test/log');
-      await initVoterStore(dir, { migrations: [] });
+
       await expect(run('store verify', ['--data', dir])).rejects.toMatchObject({
         code: 'STORE_NOT_READY',
       });

@@ -1,89 +1,28 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { createKeyRing, KEY_RING_MANIFEST_FILE, loadKeyRing } from '../../crypto/index.ts';
-import type { KeyRing } from '../../crypto/index.ts';
-import { migrate, migrationState, openDatabase } from '../../store/index.ts';
-import type { DatabaseHandle, Migration } from '../../store/index.ts';
 import { canonicalJsonBytes } from '../../tlog/index.ts';
-import {
-  lookupVoter,
-  rotateKeys,
-  verifyStore,
-  VOTERS_MIGRATIONS,
-  VoterStoreError,
-} from '../../voters/index.ts';
-import type { VotersTables } from '../../voters/index.ts';
+import { lookupVoter, rotateKeys, verifyStore } from '../../voters/index.ts';
 import type { CliIo, Command } from '../command.ts';
 import { parseFlags } from '../command.ts';
-import { dataDir } from '../data-dir.ts';
+import { initDataStore, openDataStore } from '../data-store.ts';
 import { openDataLog } from './log.ts';
-
-/** File name of the SQLite database in a data directory, used unless `--database` is given. */
-export const DATABASE_FILE = 'votervault.db';
-
-/** The database location of a data directory: `database` when given, else its SQLite file. */
-export function databaseLocation(dir: string, database?: string): string {
-  return database ?? join(dataDir(dir).root, DATABASE_FILE);
-}
 
 /** Options of {@link initVoterStore}. */
 export interface InitVoterStoreOptions {
   /** A `postgres://` URL or a SQLite path; `<data>/votervault.db` by default. */
   readonly database?: string;
-  /** Migrations to run: the whole project's list; the voter store's alone by default. */
-  readonly migrations?: readonly Migration[];
 }
 
 /**
- * Prepares a data directory (created by `initDataDir`) for voter records: creates the key ring in
- * `<data>/keys` unless it exists, and creates or migrates the database.
+ * Prepares a data directory (created by `initDataDir`) for voter records: the key ring and the
+ * migrated database.
  * @throws CryptoError KEY_FILE_INSECURE, IO_FAILED, KEY_* when an existing ring cannot be loaded
  * @throws StoreError when the database cannot be opened or migrated
  */
 export async function initVoterStore(
   dir: string,
   options: InitVoterStoreOptions = {},
-): Promise<{ readonly ringId: string; readonly created: boolean }> {
-  const keys = dataDir(dir).keys;
-  const exists = existsSync(join(keys, KEY_RING_MANIFEST_FILE));
-  const ring = exists ? await loadKeyRing({ dir: keys }) : await createKeyRing({ dir: keys });
-  const handle = await openDatabase<VotersTables>(databaseLocation(dir, options.database));
-  try {
-    await migrate(handle, options.migrations ?? VOTERS_MIGRATIONS);
-  } finally {
-    await handle.close();
-  }
-  return { ringId: ring.id, created: !exists };
-}
-
-/** An open voter store: the database and the key ring of a data directory. */
-interface VoterStore {
-  readonly handle: DatabaseHandle<VotersTables>;
-  readonly ring: KeyRing;
-}
-
-/**
- * Opens the key ring and database of a data directory. It does not migrate (other modules'
- * migrations may be newer than this command knows); it refuses a database whose voter tables are
- * missing or out of date.
- */
-async function openVoterStore(dir: string, database: string | undefined): Promise<VoterStore> {
-  const ring = await loadKeyRing({ dir: dataDir(dir).keys });
-  const handle = await openDatabase<VotersTables>(databaseLocation(dir, database));
-  try {
-    const state = await migrationState(handle, VOTERS_MIGRATIONS);
-    if (state.pending.length > 0) {
-      throw new VoterStoreError(
-        'STORE_NOT_READY',
-        `Cannot use the voter store: migration "${String(state.pending[0])}" has not run (run "votervault init --data DIR" first)`,
-      );
-    }
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-  return { handle, ring };
+): Promise<{ readonly created: boolean }> {
+  return initDataStore(dir, options.database);
 }
 
 const dataFlag = z.string().min(1, 'a data directory is required');
@@ -122,7 +61,7 @@ const lookup: Command = {
           path: ['zip'],
         }),
     );
-    const store = await openVoterStore(flags.data, flags.database);
+    const store = await openDataStore(flags.data, flags.database);
     try {
       const log = await openDataLog(flags.data);
       try {
@@ -165,7 +104,7 @@ const verify: Command = {
       { data: { type: 'string' }, database: { type: 'string' } },
       z.object({ data: dataFlag, database: databaseFlag }),
     );
-    const store = await openVoterStore(flags.data, flags.database);
+    const store = await openDataStore(flags.data, flags.database);
     let ok: boolean;
     try {
       const report = await verifyStore(store.handle, store.ring, {
@@ -208,7 +147,7 @@ const rotate: Command = {
       { data: { type: 'string' }, database: { type: 'string' } },
       z.object({ data: dataFlag, database: databaseFlag }),
     );
-    const store = await openVoterStore(flags.data, flags.database);
+    const store = await openDataStore(flags.data, flags.database);
     try {
       const log = await openDataLog(flags.data);
       try {
