@@ -229,3 +229,44 @@ export type { TraceFileOptions, TraceCandidate, TraceReport } from './trace.ts';
 export { MARK_SCHEME, MIN_CANARIES, MAX_CANARIES } from './watermark.ts';
 export { IMPORT_MIGRATIONS, IMPORT_STATUSES } from './import/schema.ts';
 export type { ImportStatus, VoterImportTable, ImportTables } from './import/schema.ts';
+export {
+  DEFAULT_BATCH_SIZE,
+  IMPORT_LAYOUT_IDS,
+  appendPendingLogEntries,
+  defaultWorkers,
+  importLogEntry,
+  importVoterFile,
+  listImports,
+  resolveImportLayout,
+} from './import/pipeline.ts';
+export type {
+  ImportCounts,
+  ImportDatabase,
+  ImportProgress,
+  ImportReport,
+  ImportVoterFileOptions,
+  ResolvedLayout,
+} from './import/pipeline.ts';
+export { IMPORT_ERROR_CODES, ImportError } from './import/errors.ts';
+export type { ImportErrorCode } from './import/errors.ts';
+export {
+  MAX_QUARANTINE_RAW_BYTES,
+  QUARANTINE_DIR_MODE,
+  QUARANTINE_FILE_MODE,
+  quarantinePath,
+  readQuarantine,
+} from './import/quarantine.ts';
+export type { QuarantineEntry } from './import/quarantine.ts';
+export {
+  PROGRESS_REDRAW_MS,
+  createProgressBar,
+  formatCount,
+  formatDuration,
+} from './import/progress.ts';
+export type { ProgressBar, ProgressBarOptions } from './import/progress.ts';
+export {
+  IMPORT_THREAD_MARKER,
+  importThreadResourceLimits,
+  importVoterFileInThread,
+} from './import/import-thread.ts';
+export type { ImportInThreadOptions } from './import/import-thread.ts';

@@ -1,15 +1,31 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { canonicalJsonBytes, loadLogKeys, serveLog } from '../../tlog/index.ts';
-import type { Command } from '../command.ts';
+import {
+  generateVoterFile,
+  importVoterFile,
+  layoutDialect,
+  loadLayout,
+  parseDelimitedLine,
+  roleIndex,
+} from '../../voters/index.ts';
+import type { FieldRole } from '../../voters/index.ts';
+import type { CliIo, Command } from '../command.ts';
 import { parseFlags } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
+import { initDataStore, openDataStore } from '../data-store.ts';
 import { DEFAULT_ORIGIN, initDataDir, openDataLog } from './log.ts';
 
 /** Where the demo keeps its data unless told otherwise (ignored by git). */
 export const DEMO_DATA_DIR = 'votervault-demo';
 /** Sample entries appended on each demo start. */
 const DEMO_ENTRIES = 1000;
+/** Voters in the demo roll: a large county. */
+export const DEMO_VOTERS = 100_000;
+/** Seed of the demo roll, so every demo has the same synthetic voters. */
+const DEMO_SEED = 'votervault-demo';
 /** Preferred port of the demo; a free one is used when it is taken. */
 const DEMO_PORT = 8080;
 
@@ -33,6 +49,73 @@ function sampleEntries(start: number, count: number): Uint8Array[] {
   return out;
 }
 
+/**
+ * Generates the demo roll (North Carolina layout, synthetic voters) and imports it, unless the
+ * database already holds voters. Returns the lookup flags of one voter of the roll.
+ */
+async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<string> {
+  const paths = dataDir(dir);
+  const file = join(paths.root, 'demo-roll-ncvoter.txt');
+  if (!existsSync(file)) {
+    io.out(`Generating a synthetic roll of ${voters} voters in "${file}"\n`);
+    await generateVoterFile({ layout: 'nc', count: voters, seed: DEMO_SEED, out: file });
+  }
+  const store = await openDataStore(dir);
+  try {
+    const { count } = await store.handle.db
+      .selectFrom('voter')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
+    if (Number(count) === 0) {
+      const log = await openDataLog(dir);
+      try {
+        const started = performance.now();
+        const report = await importVoterFile({
+          db: store.handle,
+          file,
+          layout: 'nc',
+          keys: { dir: paths.keys },
+          quarantineDir: join(paths.root, 'quarantine'),
+          appendLog: async (entry) => {
+            await log.append(entry);
+          },
+          operator: 'demo',
+        });
+        const seconds = (performance.now() - started) / 1000;
+        io.out(
+          `Imported ${report.counts.added} voters in ${seconds.toFixed(1)} s (${report.counts.quarantined} quarantined), sealed per record\n`,
+        );
+      } finally {
+        await log.close();
+      }
+    }
+  } finally {
+    await store.handle.close();
+  }
+  return exampleLookup(file);
+}
+
+/** Lookup flags for the first voter of the generated file. */
+async function exampleLookup(file: string): Promise<string> {
+  const layout = loadLayout('nc');
+  const roles = roleIndex(layout);
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'latin1' }) });
+  let header = true;
+  for await (const line of lines) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const parsed = parseDelimitedLine(line, layoutDialect(layout));
+    if (!parsed.ok) continue;
+    const field = (role: FieldRole): string => parsed.fields[roles.get(role)?.[0] ?? -1] ?? '';
+    if (field('lastName') === '' || field('zip') === '') continue;
+    lines.close();
+    return `--last '${field('lastName')}' --first '${field('firstName')}' --dob ${field('birthYear')} --zip ${field('zip')}`;
+  }
+  return '--last NAME --first NAME --dob YYYY --zip ZIP';
+}
+
 async function listen(logDir: string, port: number): Promise<string> {
   try {
     return (await serveLog({ logDir, host: '127.0.0.1', port })).url;
@@ -50,9 +133,14 @@ const demo: Command = {
   async run(args, io) {
     const { flags } = parseFlags(
       args,
-      { data: { type: 'string' }, port: { type: 'string' } },
+      { data: { type: 'string' }, port: { type: 'string' }, voters: { type: 'string' } },
       z.object({
         data: z.string().min(1).default(DEMO_DATA_DIR),
+        voters: z
+          .string()
+          .regex(/^[1-9]\d{0,8}$/, 'expected a positive number of voters')
+          .transform(Number)
+          .default(DEMO_VOTERS),
         port: z
           .string()
           .regex(/^\d{1,5}$/, 'expected a port number')
@@ -65,6 +153,8 @@ const demo: Command = {
       await initDataDir(flags.data, DEFAULT_ORIGIN);
       io.out(`Created demo data directory "${paths.root}"\n`);
     }
+    await initDataStore(flags.data);
+    const example = await loadDemoRoll(flags.data, flags.voters, io);
     const appender = await openDataLog(flags.data);
     try {
       const first = await appender.appendMany(sampleEntries(appender.size, DEMO_ENTRIES));
@@ -85,6 +175,9 @@ const demo: Command = {
         '',
         'Verify it from another terminal (checks the signature and recomputes every tile):',
         `  npx votervault log verify --url ${url} --vkey '${ed25519 ?? ''}'`,
+        '',
+        'Look a voter of the demo roll up (synthetic data; the lookup is logged):',
+        `  npx votervault lookup --data ${paths.root} ${example}`,
         '',
         'Press Ctrl-C to stop.',
         '',

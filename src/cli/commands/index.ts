@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { DEMO_COMMANDS } from './demo.ts';
 import { EXPORT_COMMANDS } from './export.ts';
+import { IMPORT_COMMANDS } from './import.ts';
 import { INIT_COMMANDS } from './init.ts';
 import { LOG_COMMANDS } from './log.ts';
 import { USER_COMMANDS } from './user.ts';
@@ -10,6 +11,7 @@ import { VOTERS_COMMANDS } from './voters.ts';
 export const COMMANDS: readonly Command[] = [
   ...DEMO_COMMANDS,
   ...INIT_COMMANDS,
+  ...IMPORT_COMMANDS,
   ...LOG_COMMANDS,
   ...VOTERS_COMMANDS,
   ...EXPORT_COMMANDS,
