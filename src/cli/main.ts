@@ -4,8 +4,7 @@ import { UsageError } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 
 function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.usage.length));
-  const lines = COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+  const lines = COMMANDS.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]);
   return [
     'votervault: election data sealed per record, every access in a public verifiable log',
     '',

@@ -127,9 +127,9 @@ async function listen(logDir: string, port: number): Promise<string> {
 
 const demo: Command = {
   path: ['demo'],
-  usage: 'votervault demo [--data DIR] [--port P]',
+  usage: 'votervault demo [--data DIR] [--port P] [--voters N]',
   summary:
-    'Create a demo data directory if missing, append sample entries, serve the log on 127.0.0.1',
+    'Create a demo data directory if missing, generate and import a synthetic county roll (100,000 voters), append sample entries, serve the log on 127.0.0.1',
   async run(args, io) {
     const { flags } = parseFlags(
       args,
