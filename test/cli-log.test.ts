@@ -226,7 +226,10 @@ describe('votervault demo', () => {
       const words = [...lookup.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
       const found = await run(words);
       expect(found.code).toBe(0);
-      expect(JSON.parse(found.out)).toMatchObject({ status: 'found' });
+      expect(JSON.parse(found.out)).toMatchObject({
+        status: 'found',
+        pollingPlace: { name: expect.stringContaining('Precinct') },
+      });
       const command = /npx votervault (log verify --url \S+ --vkey '[^']+')/.exec(output)![1]!;
       const url = /--url (\S+)/.exec(command)![1]!;
       const vkey = /--vkey '([^']+)'/.exec(command)![1]!;

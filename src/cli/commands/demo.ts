@@ -1,4 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -10,12 +11,14 @@ import {
   loadLayout,
   parseDelimitedLine,
   roleIndex,
+  setPollingPlaces,
 } from '../../voters/index.ts';
 import type { FieldRole } from '../../voters/index.ts';
 import type { CliIo, Command } from '../command.ts';
 import { parseFlags } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
 import { initDataStore, openDataStore } from '../data-store.ts';
+import type { DataStore } from '../data-store.ts';
 import { DEFAULT_ORIGIN, initDataDir, openDataLog } from './log.ts';
 
 /** Where the demo keeps its data unless told otherwise (ignored by git). */
@@ -59,6 +62,8 @@ async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<str
   if (!existsSync(file)) {
     io.out(`Generating a synthetic roll of ${voters} voters in "${file}"\n`);
     await generateVoterFile({ layout: 'nc', count: voters, seed: DEMO_SEED, out: file });
+    // Synthetic, but shaped like a real roll: kept private like one.
+    await chmod(file, 0o600);
   }
   const store = await openDataStore(dir);
   try {
@@ -82,6 +87,7 @@ async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<str
           operator: 'demo',
         });
         const seconds = (performance.now() - started) / 1000;
+        await setDemoPollingPlaces(store);
         io.out(
           `Imported ${report.counts.added} voters in ${seconds.toFixed(1)} s (${report.counts.quarantined} quarantined), sealed per record\n`,
         );
@@ -93,6 +99,28 @@ async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<str
     await store.handle.close();
   }
   return exampleLookup(file);
+}
+
+/**
+ * Gives every precinct of the demo roll a synthetic polling place, as an office would load its
+ * precinct table, so that the lookup answers where to vote.
+ */
+async function setDemoPollingPlaces(store: DataStore): Promise<void> {
+  const precincts = await store.handle.db
+    .selectFrom('voter')
+    .select(['jurisdiction', 'precinct'])
+    .where('precinct', '!=', '')
+    .distinct()
+    .execute();
+  await setPollingPlaces(
+    store.handle,
+    precincts.map(({ jurisdiction, precinct }) => ({
+      jurisdiction,
+      precinct,
+      name: `Precinct ${precinct} Community Center`,
+      address: `${100 + (Number.parseInt(precinct, 36) % 900)} Main St (county ${jurisdiction})`,
+    })),
+  );
 }
 
 /** Lookup flags for the first voter of the generated file. */
