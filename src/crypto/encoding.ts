@@ -10,8 +10,13 @@ export function u32(n: number): Buffer {
 
 /** `u32(byte length) || UTF-8 bytes` of `text`. */
 export function lengthPrefixed(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
-  return Buffer.concat([u32(bytes.length), bytes]);
+  // One buffer written in place (this runs several times for every imported row); byteLength
+  // and write agree on the bytes, lone surrogates included (both count U+FFFD).
+  const length = Buffer.byteLength(text, 'utf8');
+  const bytes = Buffer.allocUnsafe(4 + length);
+  bytes.writeUInt32BE(length, 0);
+  bytes.write(text, 4, 'utf8');
+  return bytes;
 }
 
 /** Lone UTF-16 surrogates, which UTF-8 encoding would silently replace with U+FFFD. */

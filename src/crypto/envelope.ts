@@ -97,23 +97,79 @@ function randomSlice(size: number): Buffer {
  */
 export function hashPublicFields(fields: Readonly<Record<string, string | null>>): Uint8Array {
   const names = Object.keys(fields).sort();
-  const hash = createHash('sha256').update(PUBLIC_FIELDS_LABEL).update(u32(names.length));
+  // ASCII only (voter files nearly always are): each character is one byte whatever the
+  // encoding, so the message is built as a string and hashed as latin1, with no buffer. A
+  // length of 128 or more puts a non-ASCII character in its prefix and takes the general path.
+  let ascii = PUBLIC_FIELDS_LABEL_TEXT + u32Chars(names.length);
   for (const name of names) {
     const value = fields[name] ?? null;
-    checkText(name, 'a public field name');
-    hash.update(lengthPrefixed(name));
-    if (value === null) {
-      hash.update(NULL_MARK);
-    } else {
-      checkText(value, 'a public field value');
-      hash.update(PRESENT_MARK).update(lengthPrefixed(value));
+    ascii += u32Chars(name.length) + name;
+    ascii += value === null ? '\x00' : '\x01' + u32Chars(value.length) + value;
+  }
+  if (!NON_ASCII.test(ascii)) return createHash('sha256').update(ascii, 'latin1').digest();
+  // Otherwise the encoding is written into one scratch buffer and hashed at once. Names and
+  // values are checked for lone surrogates in one pass over them joined by NUL (which keeps a
+  // surrogate at the end of one from pairing with one at the start of the next); only when
+  // that finds one are they checked one by one, to name the first at fault.
+  let bound = PUBLIC_FIELDS_LABEL.length + 4;
+  const texts: string[] = [];
+  for (const name of names) {
+    const value = fields[name] ?? null;
+    texts.push(name);
+    bound += 9 + 3 * name.length;
+    if (value !== null) {
+      texts.push(value);
+      bound += 4 + 3 * value.length;
     }
   }
-  return hash.digest();
+  const joined = texts.join('\0');
+  if (LONE_SURROGATE.test(joined)) {
+    for (const name of names) {
+      const value = fields[name] ?? null;
+      checkText(name, 'a public field name');
+      if (value !== null) checkText(value, 'a public field value');
+    }
+  }
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit, so `bound` always fits.
+  if (hashScratch.length < bound)
+    hashScratch = Buffer.allocUnsafe(Math.max(bound, 2 * hashScratch.length));
+  const message = hashScratch;
+  let at = PUBLIC_FIELDS_LABEL.copy(message, 0);
+  at = message.writeUInt32BE(names.length, at);
+  const writeText = (text: string): void => {
+    const length = message.write(text, at + 4, 'utf8');
+    message.writeUInt32BE(length, at);
+    at += 4 + length;
+  };
+  for (const name of names) {
+    const value = fields[name] ?? null;
+    writeText(name);
+    if (value === null) {
+      at = message.writeUInt8(0x00, at);
+    } else {
+      at = message.writeUInt8(0x01, at);
+      writeText(value);
+    }
+  }
+  return createHash('sha256').update(message.subarray(0, at)).digest();
 }
 
-const NULL_MARK = Buffer.from([0x00]);
-const PRESENT_MARK = Buffer.from([0x01]);
+/** Any character outside ASCII. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** {@link PUBLIC_FIELDS_LABEL} as a string of its (ASCII) bytes. */
+const PUBLIC_FIELDS_LABEL_TEXT = PUBLIC_FIELDS_LABEL.toString('latin1');
+
+/** `u32(n)` as a string of four characters U+0000..U+00FF, to be encoded as latin1. */
+function u32Chars(n: number): string {
+  return String.fromCharCode((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * Reused by {@link hashPublicFields} (synchronous, so never shared between two calls). It holds
+ * public field values only, never secrets.
+ */
+let hashScratch = Buffer.allocUnsafe(16_384);
 
 /**
  * The associated data of a record:

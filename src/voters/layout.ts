@@ -725,15 +725,38 @@ export interface FieldIssue {
 /** The codes a column accepts: its own list, or the counties for the county-code column. */
 export function columnCodes(layout: VoterLayout, column: LayoutColumn): CodeList | undefined {
   if (column.codes) return column.codes;
-  if (column.role === 'countyCode' && layout.counties) {
-    const values: Record<string, string> = {};
-    for (const county of layout.counties) {
-      values[county.code] = county.name;
-      for (const alias of county.aliases ?? []) values[alias] = county.name;
-    }
-    return { closed: true, values };
-  }
+  if (column.role === 'countyCode' && layout.counties) return countyCodesOf(layout);
   return undefined;
+}
+
+/**
+ * The county code list of each layout, built once: it is checked for every row of an import.
+ * Layouts are not changed after loading, so the cache never goes stale.
+ */
+const countyCodeCache = new WeakMap<VoterLayout, CodeList>();
+
+function countyCodesOf(layout: VoterLayout): CodeList {
+  const cached = countyCodeCache.get(layout);
+  if (cached !== undefined) return cached;
+  const values: Record<string, string> = {};
+  for (const county of layout.counties ?? []) {
+    values[county.code] = county.name;
+    for (const alias of county.aliases ?? []) values[alias] = county.name;
+  }
+  const codes: CodeList = { closed: true, values };
+  countyCodeCache.set(layout, codes);
+  return codes;
+}
+
+/** The code list of each column of a layout (undefined where none), built once per layout. */
+const layoutCodeCache = new WeakMap<VoterLayout, readonly (CodeList | undefined)[]>();
+
+function layoutCodes(layout: VoterLayout): readonly (CodeList | undefined)[] {
+  const cached = layoutCodeCache.get(layout);
+  if (cached !== undefined) return cached;
+  const codes = layout.columns.map((column) => columnCodes(layout, column));
+  layoutCodeCache.set(layout, codes);
+  return codes;
 }
 
 /**
@@ -743,19 +766,23 @@ export function columnCodes(layout: VoterLayout, column: LayoutColumn): CodeList
  */
 export function checkFields(layout: VoterLayout, fields: readonly string[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  layout.columns.forEach((column, i) => {
+  const columns = layout.columns;
+  const codeLists = layoutCodes(layout);
+  // A plain loop without per-column closures: this runs for every field of every imported row.
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i] as LayoutColumn;
     const value = (fields[i] ?? '').trim();
     const issue = (code: FieldIssueCode, message: string): void => {
       issues.push({ code, column: i + 1, name: column.name, message });
     };
     if (value === '') {
       if (column.required) issue('REQUIRED_MISSING', `Column "${column.name}" is empty`);
-      return;
+      continue;
     }
     if (column.maxLength !== undefined && value.length > column.maxLength) {
       issue('TOO_LONG', `Column "${column.name}" is longer than ${column.maxLength} characters`);
     }
-    const codes = columnCodes(layout, column);
+    const codes = codeLists[i];
     if (codes?.closed && !Object.hasOwn(codes.values, value)) {
       issue('CODE_UNKNOWN', `Column "${column.name}" has unknown code ${JSON.stringify(value)}`);
     }
@@ -765,7 +792,7 @@ export function checkFields(layout: VoterLayout, fields: readonly string[]): Fie
         `Column "${column.name}" has ${JSON.stringify(value)}, expected a date as ${column.dateFormats.join(' or ')}`,
       );
     }
-  });
+  }
   return issues;
 }
 

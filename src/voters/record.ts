@@ -79,6 +79,11 @@ export interface PreparedVoterRow {
    * every field of such a record is sealed.
    */
   readonly publicFields: Readonly<Record<string, string>>;
+  /**
+   * The stored form of `publicFields` (JSON with sorted keys), computed where the row is
+   * prepared so that the importing thread does not serialise every row again.
+   */
+  readonly publicJson: string;
   /** hashPublicFields(publicFields). */
   readonly publicHash: Uint8Array;
   /** AEAD blob of the confidential and protected fields (crypto SealedRecord.ciphertext). */
@@ -195,7 +200,11 @@ interface LayoutPlan {
   /** County code (and alias) → county name, from the layout's county list. */
   readonly countyNames: ReadonlyMap<string, string>;
   readonly recorded: Readonly<Partial<Record<FieldRole, string>>>;
+  /** canonicalRecord(recorded): the same for every row of the layout. */
+  readonly recordedJson: string;
   readonly classes: readonly FieldClass[];
+  /** Column names by position. */
+  readonly names: readonly string[];
   /** Column positions in the order of their names, so maps are built already sorted. */
   readonly byName: readonly number[];
   readonly skip: readonly boolean[];
@@ -232,7 +241,9 @@ function planOf(layout: VoterLayout): LayoutPlan {
     zip: first('zip'),
     countyNames,
     recorded,
+    recordedJson: canonicalRecord(recorded),
     classes: layout.columns.map((c) => c.class),
+    names: layout.columns.map((c) => String(c.name)),
     byName: layout.columns
       .map((column, i) => ({ name: column.name, i }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -267,10 +278,13 @@ function at(fields: readonly string[], index: number): string {
 export function prepareVoterRow(
   ring: KeyRing,
   layout: VoterLayout,
-  fields: readonly string[],
+  rawFields: readonly string[],
   existing: ExistingVoter | undefined,
 ): PrepareOutcome {
   const plan = planOf(layout);
+  // Every value is used trimmed; trimming once here spares the checks and the classification
+  // trimming each field again (trimming is idempotent, so they see the same values).
+  const fields = rawFields.map((field) => field.trim());
   const issue = checkFields(layout, fields)[0];
   if (issue !== undefined) {
     const column = layout.columns[issue.column - 1];
@@ -300,7 +314,7 @@ export function prepareVoterRow(
     if (plan.skip[i] === true) continue;
     const value = (fields[i] ?? '').trim();
     if (value === '') continue;
-    const name = String(columns[i]?.name);
+    const name = plan.names[i] as string;
     const cls = plan.classes[i];
     if (cls === 'protected') p[name] = value;
     else if (cls === 'confidential' || confidentialRecord) c[name] = value;
@@ -326,7 +340,7 @@ export function prepareVoterRow(
   const status = at(fields, plan.status);
   const precinct = confidentialRecord ? '' : at(fields, plan.precinct);
   const publicJson = canonicalRecord(publicFields);
-  const plaintext = Buffer.from(canonicalSealed(sealedFields), 'utf8');
+  const plaintext = Buffer.from(canonicalSealed(sealedFields, plan.recordedJson), 'utf8');
   const rowMac = computeRowMac(ring, {
     voterId,
     jurisdiction,
@@ -363,6 +377,7 @@ export function prepareVoterRow(
       jurisdiction,
       rowVersion,
       publicFields,
+      publicJson,
       publicHash,
       sealed: sealed.ciphertext,
       keyVersion: sealed.wrappedKey.keyVersion,
@@ -476,13 +491,13 @@ function canonicalRecord(fields: Readonly<Record<string, string | undefined>>): 
   return JSON.stringify(out);
 }
 
-function canonicalSealed(fields: SealedFields): string {
+function canonicalSealed(fields: SealedFields, recordedJson?: string): string {
   // Keys in fixed order, each map with sorted keys: the same record always gives the same bytes,
   // which the row MAC relies on.
   const x: Record<string, string> = {};
   if (fields.x.county !== undefined) x['county'] = fields.x.county;
   if (fields.x.dob !== undefined) x['dob'] = fields.x.dob;
-  return `{"c":${canonicalRecord(fields.c)},"p":${canonicalRecord(fields.p)},"r":${canonicalRecord(fields.r)},"x":${JSON.stringify(x)}}`;
+  return `{"c":${canonicalRecord(fields.c)},"p":${canonicalRecord(fields.p)},"r":${recordedJson ?? canonicalRecord(fields.r)},"x":${JSON.stringify(x)}}`;
 }
 
 /** What the row MAC covers. */
@@ -769,7 +784,7 @@ export async function writeVoterRows(
         precinct: row.precinct,
         removed: 0,
         confidential_record: row.confidentialRecord ? 1 : 0,
-        public_fields: canonicalRecord(row.publicFields),
+        public_fields: row.publicJson,
         public_hash: asBuffer(row.publicHash),
         sealed: asBuffer(row.sealed),
         key_version: row.keyVersion,

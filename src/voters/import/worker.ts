@@ -9,6 +9,50 @@ import { loadKeyRing } from '../../crypto/index.ts';
 import type { KeyRing } from '../../crypto/index.ts';
 import { describeFailure, isWorkerInit, prepareBatch } from './worker-pool.ts';
 import type { PrepareJob, WorkerReply } from './worker-pool.ts';
+import type { PreparedVoterRow, PrepareOutcome } from '../record.ts';
+
+/**
+ * Copies the bytes of every prepared row into one buffer, which is then transferred instead of
+ * cloned. The crypto's small Buffers are slices of Node's shared 8 KiB pool, and structured
+ * clone copies a view's whole underlying buffer: each reply copied (and the importing thread
+ * then collected) megabytes of unrelated pool memory.
+ */
+function packOutcomes(outcomes: readonly PrepareOutcome[]): {
+  readonly outcomes: PrepareOutcome[];
+  readonly buffer: ArrayBuffer;
+} {
+  let size = 0;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'prepared') continue;
+    const row = outcome.row;
+    size +=
+      row.publicHash.byteLength +
+      row.sealed.byteLength +
+      row.wrappedKey.byteLength +
+      row.rowMac.byteLength;
+  }
+  const buffer = new ArrayBuffer(size);
+  const bytes = new Uint8Array(buffer);
+  let at = 0;
+  const place = (source: Uint8Array): Uint8Array => {
+    bytes.set(source, at);
+    const view = bytes.subarray(at, at + source.byteLength);
+    at += source.byteLength;
+    return view;
+  };
+  const packed = outcomes.map((outcome): PrepareOutcome => {
+    if (outcome.kind !== 'prepared') return outcome;
+    const row: PreparedVoterRow = {
+      ...outcome.row,
+      publicHash: place(outcome.row.publicHash),
+      sealed: place(outcome.row.sealed),
+      wrappedKey: place(outcome.row.wrappedKey),
+      rowMac: place(outcome.row.rowMac),
+    };
+    return { ...outcome, row };
+  });
+  return { outcomes: packed, buffer };
+}
 
 async function serve(): Promise<void> {
   const port = parentPort;
@@ -23,13 +67,16 @@ async function serve(): Promise<void> {
   }
   port.on('message', (job: PrepareJob) => {
     let reply: WorkerReply;
+    const transfer: ArrayBuffer[] = [];
     try {
-      reply = { kind: 'prepared', id: job.id, outcomes: prepareBatch(ring, init.layout, job.rows) };
+      const packed = packOutcomes(prepareBatch(ring, init.layout, job.rows));
+      transfer.push(packed.buffer);
+      reply = { kind: 'prepared', id: job.id, outcomes: packed.outcomes };
     } catch (error: unknown) {
       // A thrown error is a bug or a key problem, never a bad row: the import stops.
       reply = { kind: 'error', id: job.id, error: describeFailure(error) };
     }
-    port.postMessage(reply);
+    port.postMessage(reply, transfer);
   });
   port.postMessage({ kind: 'ready' } satisfies WorkerReply);
 }
