@@ -215,7 +215,8 @@ for (const dialect of DIALECTS) {
         join(root, 'a.txt'),
       ]);
       expect(vri).toMatchObject({ code: 1 });
-      expect(vri.err).toContain('Error LAYOUT_UNSUPPORTED');
+      // A delimited file given as NIST SP 1500-102 JSON is refused whole.
+      expect(vri.err).toContain('Error VRI_NOT_JSON');
       const empty = await run(['import', '--data', join(root, 'nothing'), '--layout', 'nc', 'f']);
       expect(empty).toMatchObject({ code: 1 });
       expect(empty.err).toContain('Error STORE_NOT_READY');

@@ -67,10 +67,11 @@ describe('resolveImportLayout', () => {
     });
   });
 
-  it('accepts nist-vri as a layout id but does not import it yet', () => {
-    expect(() => resolveImportLayout('nist-vri', undefined)).toThrow(
-      expect.objectContaining({ code: 'LAYOUT_UNSUPPORTED' }),
-    );
+  it('reads nist-vri documents record by record, without a header', () => {
+    const resolved = resolveImportLayout('nist-vri', '{');
+    expect(resolved.layout.id).toBe('nist-vri');
+    expect(resolved.headerLines).toBe(0);
+    expect(resolved.expectedFields).toBe(resolved.layout.columns.length);
   });
 });
 

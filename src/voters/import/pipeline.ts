@@ -37,6 +37,13 @@ import type { Queryable } from '../../store/index.ts';
 import type { KeyRingSource } from '../../crypto/index.ts';
 import { canonicalJsonBytes } from '../../tlog/index.ts';
 import { formatDelimitedRow, parseDelimitedLine, readDelimited } from '../delimited.ts';
+import {
+  DEFAULT_MAX_VRI_BYTES,
+  loadVriLayout,
+  parseVriDocument,
+  VRI_LAYOUT_ID,
+} from '../nist-vri.ts';
+import type { VriRecordOutcome } from '../nist-vri.ts';
 import type { DelimitedInvalid } from '../delimited.ts';
 import { checkHeader, detectLayout, layoutDialect, loadLayout } from '../layout.ts';
 import type { VoterLayout } from '../layout.ts';
@@ -142,7 +149,7 @@ export interface ResolvedLayout {
  * Picks the layout of a file from the `--layout` value and the file's first line: `nc` detects
  * the 2022 or legacy layout from the header, a layout with a header must match it (Ohio's extra
  * vote-history columns included), a headerless layout (Florida) is taken as named.
- * @throws ImportError LAYOUT_UNSUPPORTED (`nist-vri`), HEADER_MISMATCH
+ * @throws ImportError HEADER_MISMATCH
  * @throws LayoutError LAYOUT_NOT_FOUND, LAYOUT_MALFORMED, LAYOUT_INVALID, LAYOUT_UNDETECTED
  */
 export function resolveImportLayout(
@@ -150,11 +157,10 @@ export function resolveImportLayout(
   firstLine: string | undefined,
 ): ResolvedLayout {
   let layout: VoterLayout;
-  if (spec === 'nist-vri') {
-    throw new ImportError(
-      'LAYOUT_UNSUPPORTED',
-      'Cannot import layout "nist-vri": NIST SP 1500-102 files are not supported yet',
-    );
+  if (spec === VRI_LAYOUT_ID) {
+    // A JSON document, not delimited lines: records are numbered from 1, with no header.
+    layout = loadVriLayout();
+    return { layout, expectedFields: layout.columns.length, headerLines: 0 };
   }
   if (spec === 'nc') {
     layout = detectLayout(firstLine ?? '', {
@@ -385,6 +391,32 @@ function errno(error: unknown): string {
 }
 
 /** The first line of a file as text (UTF-8 if valid, else windows-1252), without its ending. */
+/**
+ * The records of a NIST SP 1500-102 document, read whole through `source` (so that it is hashed
+ * like any other file) and checked against the VRI schema before any record is used. The
+ * document's size is bounded by the VRI reader.
+ * @throws VriError when the document is not a valid VRI document
+ */
+async function* vriRecords(
+  file: string,
+  source: AsyncIterable<Uint8Array>,
+): AsyncGenerator<VriRecordOutcome> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > DEFAULT_MAX_VRI_BYTES) {
+      throw new ImportError(
+        'FILE_UNREADABLE',
+        `Cannot import "${file}": a NIST VRI document is limited to ${DEFAULT_MAX_VRI_BYTES} bytes`,
+        { file },
+      );
+    }
+    chunks.push(chunk);
+  }
+  yield* parseVriDocument(Buffer.concat(chunks), file).records;
+}
+
 async function readFirstLine(file: string): Promise<string | undefined> {
   let handle;
   try {
@@ -616,16 +648,28 @@ class ImportRun {
     const hash = createHash('sha256');
     let batch = emptyBatch();
     try {
-      for await (const record of readDelimited(this.#window.track(hashing(source, hash)), {
-        ...layoutDialect(layout),
-        encoding: layout.format.encoding,
-        expectedFields: resolved.expectedFields,
-      })) {
+      const records =
+        layout.id === VRI_LAYOUT_ID
+          ? vriRecords(file, hashing(source, hash))
+          : readDelimited(this.#window.track(hashing(source, hash)), {
+              ...layoutDialect(layout),
+              encoding: layout.format.encoding,
+              expectedFields: resolved.expectedFields,
+            });
+      for await (const record of records) {
         if (record.line <= skipThrough) continue;
         batch.lastLine = record.line;
         batch.records++;
         if (record.kind === 'invalid') {
           batch.quarantine.push(this.#rejectedLine(record));
+        } else if (record.kind === 'issue') {
+          batch.quarantine.push({
+            line: record.line,
+            field: record.issue.field,
+            code: record.issue.code,
+            reason: record.issue.reason,
+            raw: record.raw.slice(0, MAX_QUARANTINE_RAW_BYTES),
+          });
         } else {
           this.#addRow(batch, record.line, record.fields);
         }
