@@ -10,6 +10,7 @@ import { hash } from 'node:crypto';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import {
   consistencyProof,
   createFsTileReader,
@@ -19,6 +20,7 @@ import {
   loadLogKeys,
   openLogAppender,
   signCheckpoint,
+  treeRoot,
   verifyConsistency,
   verifyInclusion,
 } from '../src/tlog/index.ts';
@@ -116,7 +118,6 @@ async function appendRun(
 
 async function proofRun(logDir: string, size: number): Promise<Record<string, number>> {
   const readTile = createFsTileReader(logDir);
-  const { treeRoot } = await import('../src/tlog/index.ts');
   const root = await treeRoot(size, readTile);
   const count = Math.min(PROOFS, size);
   const indices = Array.from({ length: count }, (_, i) =>
@@ -156,7 +157,7 @@ const work = await mkdtemp(join(root, 'tlog-'));
 console.log(
   `votervault tlog benchmark: ${fmt(ENTRIES)} entries of ${ENTRY_BYTES} bytes, durable, in ${work}`,
 );
-console.log(`node ${process.version}, ${(await import('node:os')).cpus().length} cores\n`);
+console.log(`node ${process.version}, ${availableParallelism()} cores\n`);
 
 const floor = measureFloor(Math.max(200_000, Math.min(ENTRIES, 1_000_000)));
 console.log(`SHA-256 floor (leaf + one node hash per entry): ${fmt(floor)} entries/s\n`);

@@ -116,6 +116,24 @@ export function verifyCheckpoint(
   verifiers: readonly NoteVerifier[],
   options: VerifyCheckpointOptions = {},
 ): Checkpoint {
+  return openCheckpoint(note, verifiers, options).checkpoint;
+}
+
+/** A verified checkpoint and the given keys whose signatures on it verified. */
+export interface OpenedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  readonly verifiedBy: readonly NoteVerifier[];
+}
+
+/**
+ * {@link verifyCheckpoint}, also telling which of the given keys verified.
+ * @throws TlogError as {@link verifyCheckpoint}
+ */
+export function openCheckpoint(
+  note: string | Uint8Array,
+  verifiers: readonly NoteVerifier[],
+  options: VerifyCheckpointOptions = {},
+): OpenedCheckpoint {
   const { file } = options;
   const where = file === undefined ? {} : { file };
   const opened = openNote(note, verifiers, where);
@@ -144,5 +162,5 @@ export function verifyCheckpoint(
       'its extension lines are not covered by a verified signature (ML-DSA-44 cosignatures do not sign them)',
     );
   }
-  return checkpoint;
+  return { checkpoint, verifiedBy: opened.verifiedBy };
 }

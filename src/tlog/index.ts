@@ -21,9 +21,10 @@ export {
   parseCheckpoint,
   signCheckpoint,
   verifyCheckpoint,
+  openCheckpoint,
   isValidOrigin,
 } from './checkpoint.ts';
-export type { Checkpoint, VerifyCheckpointOptions } from './checkpoint.ts';
+export type { Checkpoint, OpenedCheckpoint, VerifyCheckpointOptions } from './checkpoint.ts';
 export {
   signNote,
   openNote,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
-import { verifyCheckpoint } from './checkpoint.ts';
+import { openCheckpoint, verifyCheckpoint } from './checkpoint.ts';
 import { durableWriteFile } from './driver/fs.ts';
 import { decodeEntryBundle } from './entry-bundle.ts';
 import { TlogError } from './errors.ts';
@@ -198,7 +198,7 @@ export async function verifyLog(
     throw new TlogError('NOT_FOUND', `Cannot find "checkpoint" in "${source.name}"`, {
       file: 'checkpoint',
     });
-  const opened = verifyCheckpointWithSigners(note, options.verifiers, 'checkpoint');
+  const opened = openCheckpoint(note, options.verifiers, { file: 'checkpoint' });
   const checkpoint = opened.checkpoint;
   const size = checkpoint.size;
 
@@ -300,28 +300,11 @@ export async function verifyLog(
   }
   return {
     checkpoint,
-    verifiedBy: opened.verifiedBy,
+    verifiedBy: opened.verifiedBy.map((v) => `${v.name} (${v.type})`),
     entriesChecked: size,
     tilesChecked,
     previousSize,
   };
-}
-
-function verifyCheckpointWithSigners(
-  note: Uint8Array,
-  verifiers: readonly NoteVerifier[],
-  file: string,
-): { checkpoint: Checkpoint; verifiedBy: string[] } {
-  const checkpoint = verifyCheckpoint(note, verifiers, { file });
-  const verifiedBy = verifiers.filter((v) => {
-    try {
-      verifyCheckpoint(note, [v], { file });
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  return { checkpoint, verifiedBy: verifiedBy.map((v) => `${v.name} (${v.type})`) };
 }
 
 async function checkAgainstState(

@@ -39,7 +39,10 @@ import { hash4, hashInts, IdPermutation, Random, WeightedChoice } from './genera
 import {
   columnCodes,
   columnIndex,
+  CONTACT_ROLES,
   DELIMITERS,
+  MAILING_ROLES,
+  RESIDENCE_ROLES,
   formatLayoutDate,
   loadLayout,
   parseLayoutDate,
@@ -122,33 +125,9 @@ export interface VoterGenerator {
 
 /** Fields withheld on the records of address-confidentiality voters, as the states do. */
 const ADDRESS_ROLES: ReadonlySet<LayoutColumn['role']> = new Set([
-  'residenceAddress',
-  'residenceAddress2',
-  'houseNumber',
-  'houseFraction',
-  'streetPreDirection',
-  'streetName',
-  'streetType',
-  'streetPostDirection',
-  'unitType',
-  'unitNumber',
-  'residenceCity',
-  'residenceState',
-  'zip',
-  'zipPlus4',
-  'residenceCountry',
-  'residencePostalCode',
-  'mailingAddressLine',
-  'mailingCity',
-  'mailingState',
-  'mailingZip',
-  'mailingZipPlus4',
-  'mailingCountry',
-  'mailingPostalCode',
-  'phone',
-  'phoneAreaCode',
-  'phoneExtension',
-  'email',
+  ...RESIDENCE_ROLES,
+  ...MAILING_ROLES,
+  ...CONTACT_ROLES,
 ]);
 
 function parseAsOf(asOf: string): CivilDate {

@@ -29,6 +29,40 @@ export const FIELD_CLASSES = ['public', 'confidential', 'protected'] as const;
  */
 export type FieldClass = (typeof FIELD_CLASSES)[number];
 
+/** Roles of the residence address: either one street line or its parts (or both). */
+export const RESIDENCE_ROLES = [
+  'residenceAddress',
+  'residenceAddress2',
+  'houseNumber',
+  'houseFraction',
+  'streetPreDirection',
+  'streetName',
+  'streetType',
+  'streetPostDirection',
+  'unitType',
+  'unitNumber',
+  'residenceCity',
+  'residenceState',
+  'zip',
+  'zipPlus4',
+  'residenceCountry',
+  'residencePostalCode',
+] as const;
+
+/** Roles of the mailing address. */
+export const MAILING_ROLES = [
+  'mailingAddressLine',
+  'mailingCity',
+  'mailingState',
+  'mailingZip',
+  'mailingZipPlus4',
+  'mailingCountry',
+  'mailingPostalCode',
+] as const;
+
+/** Roles of the ways to reach a voter. */
+export const CONTACT_ROLES = ['phone', 'phoneAreaCode', 'phoneExtension', 'email'] as const;
+
 /**
  * Roles of columns in the canonical voter record that the importer, store and lookup use.
  * Roles in {@link REPEATABLE_ROLES} may appear on several columns; every other role at most
@@ -50,30 +84,9 @@ export const FIELD_ROLES = [
   'birthYear',
   'age',
   // residence: either one street line or its parts (or both)
-  'residenceAddress',
-  'residenceAddress2',
-  'houseNumber',
-  'houseFraction',
-  'streetPreDirection',
-  'streetName',
-  'streetType',
-  'streetPostDirection',
-  'unitType',
-  'unitNumber',
-  'residenceCity',
-  'residenceState',
-  'zip',
-  'zipPlus4',
-  'residenceCountry',
-  'residencePostalCode',
+  ...RESIDENCE_ROLES,
   // mail
-  'mailingAddressLine',
-  'mailingCity',
-  'mailingState',
-  'mailingZip',
-  'mailingZipPlus4',
-  'mailingCountry',
-  'mailingPostalCode',
+  ...MAILING_ROLES,
   // where the voter votes
   'precinct',
   'precinctName',
@@ -88,10 +101,7 @@ export const FIELD_ROLES = [
   'lastVotedDate',
   'voteHistory',
   // contact and identifiers
-  'phone',
-  'phoneAreaCode',
-  'phoneExtension',
-  'email',
+  ...CONTACT_ROLES,
   'driversLicense',
   'driversLicenseFlag',
   'ssn4',

@@ -20,7 +20,7 @@ import { UsageError } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
 import { EXPORT_COMMANDS } from './export.ts';
 import { initDataDir } from './log.ts';
-import { initVoterStore } from './voters.ts';
+import { initDataStore } from '../data-store.ts';
 
 const OH = loadLayout('oh');
 const VOTERS = 600;
@@ -66,7 +66,7 @@ for (const dialect of DIALECTS) {
       dir = await mkdtemp(join(tmpdir(), 'votervault-cli-export-'));
       database = dialect === 'sqlite' ? [] : ['--database', testDb.location];
       await initDataDir(dir, 'votervault.test/log');
-      await initVoterStore(dir, dialect === 'sqlite' ? {} : { database: testDb.location });
+      await initDataStore(dir, dialect === 'sqlite' ? undefined : testDb.location);
       const ring = await loadKeyRing({ dir: dataDir(dir).keys });
       const handle = await openDatabase<VotersTables>(
         dialect === 'sqlite' ? join(dataDir(dir).root, 'votervault.db') : testDb.location,

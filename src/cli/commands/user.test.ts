@@ -23,7 +23,7 @@ import { UsageError } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
 import { initDataDir } from './log.ts';
 import { USER_COMMANDS } from './user.ts';
-import { initVoterStore } from './voters.ts';
+import { initDataStore } from '../data-store.ts';
 
 interface Run {
   code: number;
@@ -85,7 +85,7 @@ for (const dialect of DIALECTS) {
       location = dialect === 'sqlite' ? join(dataDir(dir).root, 'votervault.db') : testDb.location;
       await initDataDir(dir, 'votervault.test/log');
       // The voter store's migrations ran first, as `init` does: ours must add to them.
-      await initVoterStore(dir, dialect === 'sqlite' ? {} : { database: testDb.location });
+      await initDataStore(dir, dialect === 'sqlite' ? undefined : testDb.location);
     });
 
     afterEach(async () => {

@@ -19,7 +19,8 @@ import type { CliIo } from '../command.ts';
 import { UsageError } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
 import { initDataDir } from './log.ts';
-import { initVoterStore, VOTERS_COMMANDS } from './voters.ts';
+import { VOTERS_COMMANDS } from './voters.ts';
+import { initDataStore } from '../data-store.ts';
 
 const OH = loadLayout('oh');
 
@@ -70,10 +71,7 @@ for (const dialect of DIALECTS) {
       // SQLite runs on the data directory's default file; PostgreSQL through --database.
       database = dialect === 'sqlite' ? [] : ['--database', testDb.location];
       await initDataDir(dir, 'votervault.test/log');
-      const init = await initVoterStore(
-        dir,
-        dialect === 'sqlite' ? {} : { database: testDb.location },
-      );
+      const init = await initDataStore(dir, dialect === 'sqlite' ? undefined : testDb.location);
       expect(init.created).toBe(true);
       const ring = await loadKeyRing({ dir: dataDir(dir).keys });
       const handle = await openDatabase<VotersTables>(

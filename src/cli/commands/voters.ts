@@ -3,27 +3,8 @@ import { canonicalJsonBytes } from '../../tlog/index.ts';
 import { lookupVoter, rotateKeys, verifyStore } from '../../voters/index.ts';
 import type { CliIo, Command } from '../command.ts';
 import { parseFlags } from '../command.ts';
-import { initDataStore, openDataStore } from '../data-store.ts';
+import { openDataStore } from '../data-store.ts';
 import { openDataLog } from './log.ts';
-
-/** Options of {@link initVoterStore}. */
-export interface InitVoterStoreOptions {
-  /** A `postgres://` URL or a SQLite path; `<data>/votervault.db` by default. */
-  readonly database?: string;
-}
-
-/**
- * Prepares a data directory (created by `initDataDir`) for voter records: the key ring and the
- * migrated database.
- * @throws CryptoError KEY_FILE_INSECURE, IO_FAILED, KEY_* when an existing ring cannot be loaded
- * @throws StoreError when the database cannot be opened or migrated
- */
-export async function initVoterStore(
-  dir: string,
-  options: InitVoterStoreOptions = {},
-): Promise<{ readonly created: boolean }> {
-  return initDataStore(dir, options.database);
-}
 
 const dataFlag = z.string().min(1, 'a data directory is required');
 const databaseFlag = z.string().min(1).optional();
