@@ -354,6 +354,26 @@ describe('openLogAppender', () => {
     expect(Buffer.from(log.rootHash())).toEqual(Buffer.from(leafHash(entry(1))));
   });
 
+  it('fails a batch whose asynchronous signer rejects, and resumes from the last checkpoint', async () => {
+    let fail = false;
+    const log = await openLog({
+      sign: async (checkpoint) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (fail) throw new Error('signer offline');
+        return testSign(checkpoint);
+      },
+    });
+    await log.appendMany([entry(0), entry(1)]);
+    const before = log.checkpoint();
+    fail = true;
+    await expect(log.append(entry(2))).rejects.toThrow('signer offline');
+    expect(log.size).toBe(2);
+    expect(log.checkpoint()).toBe(before);
+    expect(await readFile(join(logDir, 'checkpoint'), 'utf8')).toBe(before);
+    fail = false;
+    expect(await log.append(entry(3))).toBe(2);
+  });
+
   it('crashes a batch whose signer returns a note of another checkpoint', async () => {
     const log = await openLog({
       sign: (checkpoint) => (checkpoint.size > 0 ? 'example.com/log\n9\n' : testSign(checkpoint)),

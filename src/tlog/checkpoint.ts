@@ -1,7 +1,7 @@
 import { HASH_SIZE } from './hash.ts';
 import type { Hash } from './hash.ts';
 import { TlogError } from './errors.ts';
-import { openNote, signNote } from './note.ts';
+import { openNote, signNote, signNoteAsync } from './note.ts';
 import type { NoteSigner, NoteVerifier } from './note.ts';
 
 /** The signed statement of a log's size and root (the body of a checkpoint note). */
@@ -92,6 +92,18 @@ export interface VerifyCheckpointOptions {
  */
 export function signCheckpoint(checkpoint: Checkpoint, signers: readonly NoteSigner[]): string {
   return signNote(formatCheckpoint(checkpoint), signers);
+}
+
+/**
+ * As {@link signCheckpoint}, signing off the main thread: what a log writer uses, so that it
+ * keeps hashing the next batch while this one's checkpoint is signed.
+ * @throws TlogError as {@link signCheckpoint}
+ */
+export function signCheckpointAsync(
+  checkpoint: Checkpoint,
+  signers: readonly NoteSigner[],
+): Promise<string> {
+  return signNoteAsync(formatCheckpoint(checkpoint), signers);
 }
 
 /**

@@ -20,6 +20,7 @@ export {
   formatCheckpoint,
   parseCheckpoint,
   signCheckpoint,
+  signCheckpointAsync,
   verifyCheckpoint,
   openCheckpoint,
   isValidOrigin,
@@ -27,6 +28,7 @@ export {
 export type { Checkpoint, OpenedCheckpoint, VerifyCheckpointOptions } from './checkpoint.ts';
 export {
   signNote,
+  signNoteAsync,
   openNote,
   parseVerifierKey,
   formatVerifierKey,

@@ -14,6 +14,7 @@ import {
   parseSignerKey,
   parseVerifierKey,
   signNote,
+  signNoteAsync,
 } from './note.ts';
 import type { NoteSigner, NoteVerifier } from './note.ts';
 
@@ -96,6 +97,10 @@ describe('Go reference vector', () => {
     expect(signNote(GO_TEXT, [parseSignerKey(GO_SKEY).signer])).toBe(GO_NOTE);
   });
 
+  it('signs the x/mod example note byte for byte off the main thread too', async () => {
+    expect(await signNoteAsync(GO_TEXT, [parseSignerKey(GO_SKEY).signer])).toBe(GO_NOTE);
+  });
+
   it('opens the x/mod example note', () => {
     const verifier = parseVerifierKey(GO_VKEY);
     const opened = openNote(GO_NOTE, [verifier]);
@@ -125,6 +130,15 @@ describe('signNote and openNote', () => {
     expect(opened.text).toBe(CHECKPOINT_TEXT);
     expect(opened.verifiedBy).toEqual([edVerifier, mlVerifier]);
     expect(Object.isFrozen(opened)).toBe(true);
+  });
+
+  it('signs asynchronously with both key types, verifiable by the same keys', async () => {
+    const note = await signNoteAsync(CHECKPOINT_TEXT, [edSigner, mlSigner]);
+    expect(signatureBytes(note, 1)).toHaveLength(4 + 8 + 2420);
+    expect(openNote(note, [edVerifier, mlVerifier]).verifiedBy).toEqual([edVerifier, mlVerifier]);
+    await expect(signNoteAsync('no newline', [edSigner])).rejects.toMatchObject({
+      code: 'NOTE_MALFORMED',
+    });
   });
 
   it('checks whichever keys it is given and ignores the others', () => {

@@ -45,6 +45,13 @@ export interface NoteSigner {
    * @throws TlogError NOTE_MALFORMED when the text cannot be signed with this key type
    */
   sign(text: string): Uint8Array;
+  /**
+   * As {@link sign}, off the main thread where the key type allows (node:crypto's thread pool),
+   * so that a busy writer keeps hashing while a checkpoint is signed. Optional: without it,
+   * {@link signNoteAsync} calls {@link sign}.
+   * @throws TlogError NOTE_MALFORMED when the text cannot be signed with this key type
+   */
+  signAsync?(text: string): Promise<Uint8Array>;
 }
 
 /** Checks signatures made by one key. */
@@ -187,12 +194,34 @@ export function noteKeyId(name: string, type: NoteKeyType, publicKey: Uint8Array
  *   key id, or no signer is given
  */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
-  const fail = (why: string): TlogError =>
-    new TlogError('NOTE_MALFORMED', `Cannot sign note: ${why}`);
+  checkSignable(text, signers);
+  return assembleNote(
+    text,
+    signers,
+    signers.map((signer) => signer.sign(text)),
+  );
+}
+
+/**
+ * As {@link signNote}, with every key signing at once and, where it can, off the main thread.
+ * @throws TlogError as {@link signNote}
+ */
+export async function signNoteAsync(text: string, signers: readonly NoteSigner[]): Promise<string> {
+  checkSignable(text, signers);
+  const signatures = await Promise.all(
+    signers.map(async (signer) =>
+      signer.signAsync === undefined ? signer.sign(text) : signer.signAsync(text),
+    ),
+  );
+  return assembleNote(text, signers, signatures);
+}
+
+/** Refuses text that is not a note's text and key lists that cannot sign it. */
+function checkSignable(text: string, signers: readonly NoteSigner[]): void {
   // SPEC: https://c2sp.org/signed-note "A signed note consists of a text ending in newline".
-  if (!text.endsWith('\n')) throw fail('the text does not end with a newline');
+  if (!text.endsWith('\n')) throw noteSigningError('the text does not end with a newline');
   const problem = textProblem(text);
-  if (problem !== undefined) throw fail(problem);
+  if (problem !== undefined) throw noteSigningError(problem);
   if (signers.length === 0 || signers.length > MAX_NOTE_SIGNATURES) {
     throw new TlogError(
       'KEY_MALFORMED',
@@ -200,7 +229,7 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
     );
   }
   const seen = new Set<string>();
-  const lines = signers.map((signer) => {
+  for (const signer of signers) {
     const label = keyLabel(signer);
     if (!isValidKeyName(signer.name)) {
       throw new TlogError(
@@ -211,9 +240,23 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
     if (seen.has(label))
       throw new TlogError('KEY_MALFORMED', `Cannot sign note twice with key "${label}"`);
     seen.add(label);
+  }
+}
+
+function noteSigningError(why: string): TlogError {
+  return new TlogError('NOTE_MALFORMED', `Cannot sign note: ${why}`);
+}
+
+/** The signed note: text, a blank line, one line per signature. */
+function assembleNote(
+  text: string,
+  signers: readonly NoteSigner[],
+  signatures: readonly Uint8Array[],
+): string {
+  const lines = signers.map((signer, i) => {
     const id = Buffer.alloc(4);
     id.writeUInt32BE(signer.keyId);
-    const signature = Buffer.concat([id, signer.sign(text)]).toString('base64');
+    const signature = Buffer.concat([id, signatures[i] as Uint8Array]).toString('base64');
     return `${SIGNATURE_PREFIX}${signer.name} ${signature}\n`;
   });
   // SPEC: https://c2sp.org/signed-note "followed by a blank line (only a newline), followed by
@@ -221,7 +264,7 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
   const note = `${text}\n${lines.join('')}`;
   const size = Buffer.byteLength(note, 'utf8');
   if (size > MAX_NOTE_BYTES)
-    throw fail(`the note would be ${size} bytes, more than ${MAX_NOTE_BYTES}`);
+    throw noteSigningError(`the note would be ${size} bytes, more than ${MAX_NOTE_BYTES}`);
   return note;
 }
 
@@ -450,14 +493,26 @@ function checkName(name: string, type: NoteKeyType, fail: (why: string) => TlogE
 }
 
 function ed25519Signer(name: string, privateKey: KeyObject, keyId: number): NoteSigner {
+  // SPEC: https://c2sp.org/signed-note "Ed25519 signatures are generated according to
+  // [RFC 8032][] over the note text."
   return Object.freeze({
     name,
     keyId,
     type: 'ed25519',
-    // SPEC: https://c2sp.org/signed-note "Ed25519 signatures are generated according to
-    // [RFC 8032][] over the note text."
     sign: (text: string): Uint8Array =>
       new Uint8Array(sign(null, Buffer.from(text, 'utf8'), privateKey)),
+    signAsync: (text: string): Promise<Uint8Array> =>
+      signInPool(Buffer.from(text, 'utf8'), privateKey),
+  });
+}
+
+/** node:crypto's callback form of sign(), which runs in the libuv thread pool. */
+function signInPool(message: Uint8Array, privateKey: KeyObject): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    sign(null, message, privateKey, (error, signature) => {
+      if (error === null) resolve(new Uint8Array(signature));
+      else reject(error);
+    });
   });
 }
 
@@ -478,29 +533,38 @@ function mlDsa44Signer(
   keyId: number,
   now: () => number,
 ): NoteSigner {
+  /** The timestamp and the message it is signed into. */
+  const prepare = (text: string): { timestamp: Buffer; message: Uint8Array } => {
+    const millis = now();
+    assert(Number.isSafeInteger(millis) && millis >= 0, `Clock returned "${millis}"`);
+    // SPEC: https://c2sp.org/tlog-cosignature "`timestamp` is the time at which the
+    // cosignature was generated, as a POSIX timestamp." A log signing its own checkpoint
+    // states that it is the largest tree as of that time, so the timestamp is never zero.
+    const timestamp = BigInt(Math.floor(millis / 1000));
+    const message = cosignedMessage(name, timestamp, text);
+    if (message === undefined) {
+      throw new TlogError(
+        'NOTE_MALFORMED',
+        'Cannot cosign note with ML-DSA-44: the text is not a checkpoint with an origin of 1 to 255 bytes',
+      );
+    }
+    return { timestamp: uint64(timestamp), message };
+  };
+  // SPEC: https://c2sp.org/tlog-cosignature "The signature MUST be a
+  // `timestamped_signature` structure. struct { u64 timestamp; ... opaque
+  // ml_dsa_44_signature[2420]; ... } ... serialized in sequence, with the timestamp encoded
+  // in big-endian order." node:crypto signs pure ML-DSA (FIPS 204) with the empty context.
   return Object.freeze({
     name,
     keyId,
     type: 'ml-dsa-44-cosignature',
     sign: (text: string): Uint8Array => {
-      const millis = now();
-      assert(Number.isSafeInteger(millis) && millis >= 0, `Clock returned "${millis}"`);
-      // SPEC: https://c2sp.org/tlog-cosignature "`timestamp` is the time at which the
-      // cosignature was generated, as a POSIX timestamp." A log signing its own checkpoint
-      // states that it is the largest tree as of that time, so the timestamp is never zero.
-      const timestamp = BigInt(Math.floor(millis / 1000));
-      const message = cosignedMessage(name, timestamp, text);
-      if (message === undefined) {
-        throw new TlogError(
-          'NOTE_MALFORMED',
-          'Cannot cosign note with ML-DSA-44: the text is not a checkpoint with an origin of 1 to 255 bytes',
-        );
-      }
-      // SPEC: https://c2sp.org/tlog-cosignature "The signature MUST be a
-      // `timestamped_signature` structure. struct { u64 timestamp; ... opaque
-      // ml_dsa_44_signature[2420]; ... } ... serialized in sequence, with the timestamp encoded
-      // in big-endian order." node:crypto signs pure ML-DSA (FIPS 204) with the empty context.
-      return new Uint8Array(Buffer.concat([uint64(timestamp), sign(null, message, privateKey)]));
+      const { timestamp, message } = prepare(text);
+      return new Uint8Array(Buffer.concat([timestamp, sign(null, message, privateKey)]));
+    },
+    signAsync: async (text: string): Promise<Uint8Array> => {
+      const { timestamp, message } = prepare(text);
+      return new Uint8Array(Buffer.concat([timestamp, await signInPool(message, privateKey)]));
     },
   });
 }

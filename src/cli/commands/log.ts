@@ -12,7 +12,7 @@ import {
   parseVerifierKey,
   readCheckpointFile,
   serveLog,
-  signCheckpoint,
+  signCheckpointAsync,
   verifyLog,
   directorySource,
   httpSource,
@@ -60,7 +60,7 @@ export async function openDataLog(dir: string): Promise<LogAppender> {
   return openLogAppender({
     logDir: paths.log,
     origin: keys.origin,
-    sign: (checkpoint) => signCheckpoint(checkpoint, keys.signers),
+    sign: (checkpoint) => signCheckpointAsync(checkpoint, keys.signers),
   });
 }
 
