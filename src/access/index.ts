@@ -65,9 +65,22 @@ export type {
   AccessLoginAttemptTable,
   AccessPrincipalTable,
   AccessSessionTable,
+  AccessSubjectEntryTable,
+  AccessSubjectStateTable,
   AccessTables,
   AccessTokenTable,
 } from './schema.ts';
+export {
+  DEFAULT_HISTORY_LIMIT,
+  MAX_HISTORY_LIMIT,
+  accessHistory,
+  indexAccessLog,
+} from './history.ts';
+export type {
+  AccessHistoryOptions,
+  IndexAccessLogOptions,
+  IndexAccessLogReport,
+} from './history.ts';
 export {
   MAX_PASSWORD_BYTES,
   SCRYPT_COST,

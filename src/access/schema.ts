@@ -2,6 +2,7 @@
 // opens it: passwords as scrypt hashes, TOTP secrets sealed with AES-256-GCM under a key the
 // database never sees, session ids and API tokens as SHA-256 digests. Times are ISO 8601 UTC
 // text (`toISOString`), which sorts as it compares.
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { DatabaseDialect, Migration } from '../store/index.ts';
 
@@ -62,12 +63,33 @@ export interface AccessLoginAttemptTable {
   locked_until: string | null;
 }
 
+/**
+ * `access_subject_entry`: which log entries name which voter, so a voter's history is one range
+ * scan of the primary key instead of a read of the whole log. Built from the log by
+ * `indexAccessLog` (history.ts); the log stays the record, this is only its index.
+ */
+export interface AccessSubjectEntryTable {
+  /** Subject tag: 64 lower-case hex digits. */
+  subject: string;
+  /** Index of the log entry naming the subject; int8 on PostgreSQL. */
+  log_index: number;
+}
+
+/** `access_subject_state`: one row (`id` 1) holding how much of the log is indexed. */
+export interface AccessSubjectStateTable {
+  id: number;
+  /** Entries `0 .. size - 1` of the log are indexed; only ever grows. */
+  size: number;
+}
+
 /** The tables of the access module, for `Queryable<AccessTables>`. */
 export interface AccessTables {
   access_principal: AccessPrincipalTable;
   access_token: AccessTokenTable;
   access_session: AccessSessionTable;
   access_login_attempt: AccessLoginAttemptTable;
+  access_subject_entry: AccessSubjectEntryTable;
+  access_subject_state: AccessSubjectStateTable;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the database untyped
@@ -129,7 +151,29 @@ async function createTables(db: Kysely<any>, dialect: DatabaseDialect): Promise<
     .execute();
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the database untyped
+async function createSubjectIndex(db: Kysely<any>, dialect: DatabaseDialect): Promise<void> {
+  // The primary key is the only index the history query needs. On SQLite, WITHOUT ROWID stores
+  // the rows in that key's tree itself instead of in a second tree beside it.
+  let entries = db.schema
+    .createTable('access_subject_entry')
+    .addColumn('subject', 'text', (c) => c.notNull())
+    .addColumn('log_index', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('access_subject_entry_pk', ['subject', 'log_index']);
+  if (dialect === 'sqlite') entries = entries.modifyEnd(sql`without rowid`);
+  await entries.execute();
+  await db.schema
+    .createTable('access_subject_state')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('size', 'bigint', (c) => c.notNull())
+    .addCheckConstraint('access_subject_state_one_row', sql`id = 1`)
+    .addCheckConstraint('access_subject_state_size', sql`size >= 0`)
+    .execute();
+  await db.insertInto('access_subject_state').values({ id: 1, size: 0 }).execute();
+}
+
 /** Migrations of the access module, in order. They depend on no other module's tables. */
 export const ACCESS_MIGRATIONS: readonly Migration[] = [
   { name: 'access-0001-create-tables', up: createTables },
+  { name: 'access-0002-create-subject-index', up: createSubjectIndex },
 ];

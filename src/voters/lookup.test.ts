@@ -201,8 +201,9 @@ for (const dialect of DIALECTS) {
       };
       const found = await lookupVoter(db, ring, ohQuery(oh[0]!), options);
       const missing = await lookupVoter(db, ring, ohQuery(oh[1]!), options);
-      expect(found.status).toBe('found');
-      expect(missing).toEqual({ status: 'not-found' });
+      expect(found.answer.status).toBe('found');
+      expect(found.subject).toBe(ring.subjectTag(get(OH, oh[0]!, 'SOS_VOTERID')));
+      expect(missing).toEqual({ answer: { status: 'not-found' }, subject: undefined });
       expect(entries).toEqual([
         {
           type: 'lookup',

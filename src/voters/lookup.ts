@@ -324,9 +324,9 @@ export interface LookupVoterOptions {
 }
 
 /**
- * {@link findVoter}, logged: the answer is returned only after the log entry
+ * {@link findVoter}, logged: the result is returned only after the log entry
  * `{ type: 'lookup', channel, result, subjects: [tag] or [], time }` was appended, so no lookup
- * goes unrecorded.
+ * goes unrecorded. The subject tag in the result is for the voter's own access history only.
  * @throws VoterStoreError LOOKUP_QUERY_INVALID
  * @throws whatever `appendLog` throws (the answer is then withheld)
  */
@@ -335,8 +335,9 @@ export async function lookupVoter(
   ring: KeyRing,
   query: LookupQuery,
   options: LookupVoterOptions,
-): Promise<LookupAnswer> {
-  const { answer, subject } = await findVoter(q, ring, query);
+): Promise<LookupResult> {
+  const result = await findVoter(q, ring, query);
+  const { answer, subject } = result;
   await options.appendLog({
     type: 'lookup',
     channel: options.channel,
@@ -344,7 +345,7 @@ export async function lookupVoter(
     subjects: subject === undefined ? [] : [subject],
     time: (options.now?.() ?? new Date()).toISOString(),
   });
-  return answer;
+  return result;
 }
 
 /** A polling place of a precinct, to store. */

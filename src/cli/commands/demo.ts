@@ -52,20 +52,46 @@ function sampleEntries(start: number, count: number): Uint8Array[] {
   return out;
 }
 
+/** What a voter types into the lookup: one voter of the demo roll. */
+export interface DemoVoter {
+  readonly last: string;
+  readonly first: string;
+  /** The birth year, as the North Carolina file publishes it. */
+  readonly birthYear: string;
+  readonly zip: string;
+}
+
 /**
  * Generates the demo roll (North Carolina layout, synthetic voters) and imports it, unless the
- * database already holds voters. Returns the lookup flags of one voter of the roll.
+ * database already holds voters. Returns one voter of the roll, to show the lookup with.
+ * @throws whatever generating, opening the store or importing throws
  */
-async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<string> {
+export async function loadDemoRoll(
+  dir: string,
+  options: {
+    readonly voters: number;
+    readonly io: CliIo;
+    /** Seed of the generated roll; the demo's by default. */
+    readonly seed?: string;
+    /** Database location; the data directory's SQLite file by default. */
+    readonly database?: string;
+  },
+): Promise<DemoVoter | undefined> {
+  const { voters, io } = options;
   const paths = dataDir(dir);
   const file = join(paths.root, 'demo-roll-ncvoter.txt');
   if (!existsSync(file)) {
     io.out(`Generating a synthetic roll of ${voters} voters in "${file}"\n`);
-    await generateVoterFile({ layout: 'nc', count: voters, seed: DEMO_SEED, out: file });
+    await generateVoterFile({
+      layout: 'nc',
+      count: voters,
+      seed: options.seed ?? DEMO_SEED,
+      out: file,
+    });
     // Synthetic, but shaped like a real roll: kept private like one.
     await chmod(file, 0o600);
   }
-  const store = await openDataStore(dir);
+  const store = await openDataStore(dir, options.database);
   try {
     const { count } = await store.handle.db
       .selectFrom('voter')
@@ -98,7 +124,7 @@ async function loadDemoRoll(dir: string, voters: number, io: CliIo): Promise<str
   } finally {
     await store.handle.close();
   }
-  return exampleLookup(file);
+  return exampleVoter(file);
 }
 
 /**
@@ -123,8 +149,8 @@ async function setDemoPollingPlaces(store: DataStore): Promise<void> {
   );
 }
 
-/** Lookup flags for the first voter of the generated file. */
-async function exampleLookup(file: string): Promise<string> {
+/** The first voter of the generated file with a name and a ZIP code. */
+async function exampleVoter(file: string): Promise<DemoVoter | undefined> {
   const layout = loadLayout('nc');
   const roles = roleIndex(layout);
   const lines = createInterface({ input: createReadStream(file, { encoding: 'latin1' }) });
@@ -139,9 +165,19 @@ async function exampleLookup(file: string): Promise<string> {
     const field = (role: FieldRole): string => parsed.fields[roles.get(role)?.[0] ?? -1] ?? '';
     if (field('lastName') === '' || field('zip') === '') continue;
     lines.close();
-    return `--last '${field('lastName')}' --first '${field('firstName')}' --dob ${field('birthYear')} --zip ${field('zip')}`;
+    return {
+      last: field('lastName'),
+      first: field('firstName'),
+      birthYear: field('birthYear'),
+      zip: field('zip'),
+    };
   }
-  return '--last NAME --first NAME --dob YYYY --zip ZIP';
+  return undefined;
+}
+
+function lookupFlags(voter: DemoVoter | undefined): string {
+  if (voter === undefined) return '--last NAME --first NAME --dob YYYY --zip ZIP';
+  return `--last '${voter.last}' --first '${voter.first}' --dob ${voter.birthYear} --zip ${voter.zip}`;
 }
 
 async function listen(logDir: string, port: number): Promise<string> {
@@ -182,7 +218,7 @@ const demo: Command = {
       io.out(`Created demo data directory "${paths.root}"\n`);
     }
     await initDataStore(flags.data);
-    const example = await loadDemoRoll(flags.data, flags.voters, io);
+    const example = await loadDemoRoll(flags.data, { voters: flags.voters, io });
     const appender = await openDataLog(flags.data);
     try {
       const first = await appender.appendMany(sampleEntries(appender.size, DEMO_ENTRIES));
@@ -205,7 +241,7 @@ const demo: Command = {
         `  npx votervault log verify --url ${url} --vkey '${ed25519 ?? ''}'`,
         '',
         'Look a voter of the demo roll up (synthetic data; the lookup is logged):',
-        `  npx votervault lookup --data ${paths.root} ${example}`,
+        `  npx votervault lookup --data ${paths.root} ${lookupFlags(example)}`,
         '',
         'Press Ctrl-C to stop.',
         '',

@@ -46,7 +46,7 @@ const lookup: Command = {
     try {
       const log = await openDataLog(flags.data);
       try {
-        const answer = await lookupVoter(
+        const { answer } = await lookupVoter(
           store.handle,
           store.ring,
           {
