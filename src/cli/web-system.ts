@@ -19,7 +19,7 @@ export async function openWebSystem(dir: string, database?: string): Promise<Web
   const store = await openDataStore(dir, database);
   try {
     const keys = await loadLogKeys(dataDir(dir).keys);
-    const log = await openDataLog(dir);
+    const log = await openDataLog(dir, { writeThread: true });
     return {
       context: {
         handle: store.handle,

@@ -496,12 +496,14 @@ describe('resuming a damaged log', () => {
 });
 
 describe('a full disk', () => {
-  // /dev/full is the Linux device whose every write fails with ENOSPC. A temporary file that
-  // is a symbolic link to it makes the real write of the real code path fail as on a full
-  // disk, with no hook in the code under test.
+  // /dev/full is the Linux device whose every write fails with ENOSPC. A file the write goes
+  // to that is a symbolic link to it makes the real write of the real code path fail as on a
+  // full disk, with no hook in the code under test. Tiles and bundles are written in place;
+  // the checkpoint goes through its temporary file.
   async function fillDiskAt(path: string): Promise<void> {
     await mkdir(dirname(join(logDir, path)), { recursive: true });
-    await symlink('/dev/full', join(logDir, `${path}.tmp`));
+    const written = path === 'checkpoint' ? `${path}.tmp` : path;
+    await symlink('/dev/full', join(logDir, written));
   }
 
   it('fails the batch with DISK_FULL naming the file, keeps the checkpoint, stays usable', async () => {
@@ -516,7 +518,7 @@ describe('a full disk', () => {
     });
     expect(log.checkpoint()).toBe(before);
     expect(await readFile(join(logDir, 'checkpoint'), 'utf8')).toBe(before);
-    // Space is back (the link went with the failed write's temporary files).
+    // Space is back (the link went with the failed batch's files).
     expect(await log.append(entry(5))).toBe(5);
     const entries = Array.from({ length: 6 }, (_, i) => entry(i));
     expect(Buffer.from(log.rootHash())).toEqual(
@@ -585,5 +587,38 @@ describe('a full disk', () => {
     await expect(log.append(entry(2))).rejects.toMatchObject({ code: 'CHECKPOINT_ROLLBACK' });
     await writeFile(join(logDir, 'checkpoint'), two);
     expect(await log.append(entry(2))).toBe(2);
+  });
+});
+
+describe('writing on a thread of its own', () => {
+  it('writes the same files and root as the main thread, and resumes from them', async () => {
+    const entries = Array.from({ length: 700 }, (_, i) => entry(i));
+    const threaded = await openLog({ writeThread: true, maxBatchSize: 64 });
+    await Promise.all(entries.slice(0, 300).map((e) => threaded.append(e)));
+    await threaded.appendMany(entries.slice(300));
+    const files = await listFiles(logDir);
+    const root = Buffer.from(threaded.rootHash());
+    await closeLog(threaded);
+    expect(root).toEqual(Buffer.from(referenceRoot(entries.map((e) => leafHash(e)))));
+    // Reopened on the main thread: the edge on disk is complete and checks out.
+    const reopened = await openLog();
+    expect(reopened.size).toBe(700);
+    expect(Buffer.from(reopened.rootHash())).toEqual(root);
+    expect(files).toContain('tile/0/001');
+    expect(files).toContain('tile/entries/001');
+  });
+
+  it('reports a full disk with its code and file across the thread', async () => {
+    const log = await openLog({ writeThread: true });
+    await log.append(entry(0));
+    await mkdir(join(logDir, 'tile/entries/000.p'), { recursive: true });
+    await symlink('/dev/full', join(logDir, 'tile/entries/000.p/2'));
+    await expect(log.append(entry(1))).rejects.toMatchObject({
+      name: 'TlogError',
+      code: 'DISK_FULL',
+      file: join(logDir, 'tile/entries/000.p/2'),
+    });
+    expect(log.size).toBe(1);
+    expect(await log.append(entry(1))).toBe(1);
   });
 });

@@ -17,6 +17,8 @@ import {
   readLogFile,
 } from './driver/fs.ts';
 import type { DurableWrites, LogLock } from './driver/fs.ts';
+import { startWriteThread } from './driver/write-thread.ts';
+import type { WriteThread } from './driver/write-thread.ts';
 import {
   checkEntrySize,
   decodeEntryBundle,
@@ -61,6 +63,12 @@ export interface LogAppenderOptions {
   readonly maxBatchSize?: number;
   /** How long to wait to fill a batch; default {@link DEFAULT_MAX_BATCH_DELAY_MS}. */
   readonly maxBatchDelayMs?: number;
+  /**
+   * Make the durable writes on a thread of their own, for a writer whose main thread is busy
+   * with other work (a web server): each write's steps then wait only for the disk. Costs a
+   * thread start at open; off by default.
+   */
+  readonly writeThread?: boolean;
 }
 
 /** The one writer of a log. */
@@ -543,6 +551,9 @@ export async function openLogAppender(options: LogAppenderOptions): Promise<LogA
     throw error;
   }
   const checkpointFile = join(logDir, CHECKPOINT_FILE);
+  const thread: WriteThread | undefined =
+    options.writeThread === true ? startWriteThread() : undefined;
+  const beginWrites = (): DurableWrites => thread?.begin() ?? beginDurableWrites();
 
   // Set after a failed batch when the state on disk could not be reloaded; each later batch
   // tries again first and fails with this error while it persists.
@@ -607,7 +618,7 @@ export async function openLogAppender(options: LogAppenderOptions): Promise<LogA
     const batchHead = head;
     const segments = takeBatch();
     if (segments.length === 0) return undefined;
-    const files: BatchFiles = { writes: beginDurableWrites(), completed: [] };
+    const files: BatchFiles = { writes: beginWrites(), completed: [] };
     try {
       if (broken !== undefined) throw broken;
       const edge = state.edge;
@@ -739,6 +750,7 @@ export async function openLogAppender(options: LogAppenderOptions): Promise<LogA
       if (closed) return;
       closed = true;
       while (running !== undefined) await running;
+      await thread?.close();
       await lock.release();
     },
   };

@@ -51,16 +51,21 @@ export async function initDataDir(dir: string, origin: string): Promise<readonly
 }
 
 /**
- * Opens the log of a data directory for appending, signing with its keys.
+ * Opens the log of a data directory for appending, signing with its keys; a server passes
+ * `writeThread` so that its busy event loop does not slow the log's writes down.
  * @throws TlogError KEY_FILE_INSECURE, LOG_LOCKED, ROOT_MISMATCH, NOT_FOUND
  */
-export async function openDataLog(dir: string): Promise<LogAppender> {
+export async function openDataLog(
+  dir: string,
+  options: { readonly writeThread?: boolean } = {},
+): Promise<LogAppender> {
   const paths = dataDir(dir);
   const keys = await loadLogKeys(paths.keys);
   return openLogAppender({
     logDir: paths.log,
     origin: keys.origin,
     sign: (checkpoint) => signCheckpointAsync(checkpoint, keys.signers),
+    ...(options.writeThread === undefined ? {} : { writeThread: options.writeThread }),
   });
 }
 

@@ -87,7 +87,7 @@ describe('durable writes', () => {
   it('fails the commit when one file fails, after every write stopped, keeping the last file', async () => {
     await writeFile(join(dir, 'last'), 'old');
     await mkdir(join(dir, 'd'));
-    await symlink('/dev/full', join(dir, 'd/bad.tmp'));
+    await symlink('/dev/full', join(dir, 'd/bad'));
     const writes = beginDurableWrites();
     writes.add({ path: join(dir, 'd/good'), bytes: 'g' });
     writes.add({ path: join(dir, 'd/bad'), bytes: 'b' });
@@ -96,14 +96,15 @@ describe('durable writes', () => {
       file: join(dir, 'd/bad'),
     });
     expect(await readFile(join(dir, 'last'), 'utf8')).toBe('old');
-    expect(await allNames()).toEqual(['d', 'd/good', 'last']);
+    // The files of the failed set are removed: nothing committed points at them.
+    expect(await allNames()).toEqual(['d', 'last']);
   });
 
-  it('abandons writes under way without leaving temporary files', async () => {
+  it('abandons writes under way without leaving their files', async () => {
     const writes = beginDurableWrites();
     writes.add({ path: join(dir, 'x/one'), bytes: 'a' });
     await writes.abandon();
-    expect(await allNames()).toEqual(['x', 'x/one']);
+    expect(await allNames()).toEqual(['x']);
   });
 
   it('reports IO_FAILED naming the file for other failures', async () => {

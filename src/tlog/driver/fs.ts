@@ -128,10 +128,14 @@ const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC |
  * Writes `<path>.tmp` durably. A missing directory is created only when the open fails, since
  * nearly every write goes to a directory that exists; parents of created ones go to `toSync`.
  */
-async function writeSynced(file: FileWrite, toSync: Set<string>): Promise<void> {
+async function writeSynced(
+  file: FileWrite,
+  toSync: Set<string>,
+  where: 'temporary' | 'in place',
+): Promise<void> {
   // The temporary name is fixed, not random: only the lock holder writes, and a temporary file
   // left by a crash is simply overwritten by the next write of the same file.
-  const temp = file.path + TEMP_SUFFIX;
+  const temp = where === 'in place' ? file.path : file.path + TEMP_SUFFIX;
   try {
     let handle: FileHandle;
     try {
@@ -161,11 +165,17 @@ async function renameIntoPlace(file: FileWrite): Promise<void> {
 
 /** Durable writes under way, made visible together by one final file (the checkpoint). */
 export interface DurableWrites {
-  /** Starts writing `file` at once: to `<path>.tmp` with O_DSYNC, then renamed over `<path>`. */
+  /**
+   * Starts writing `file` at once, in place with O_DSYNC. Only for paths that nothing
+   * committed points at yet (a log's new tiles and bundles): until `last` is written, a reader
+   * has no reason to look there, and after a crash the next batch writes the path again.
+   * Writing in place saves a rename and a directory entry per file.
+   */
   add(file: FileWrite): void;
   /**
-   * Waits for every file added, fsyncs each directory they are in once, and only then writes
-   * `last` the same way (its temporary file is written in parallel with the others), so that a
+   * Waits for every file added, fsyncs each directory they are in once, and only then makes
+   * `last` visible: written to `<path>.tmp` (in parallel with the others), renamed over its path
+   * and its directory fsynced, so that it is replaced atomically and so that a
    * crash never leaves `last` naming a file that is not there. When anything fails it waits for
    * every write to stop, removes the temporary files and throws the first error; `last` is
    * then unchanged.
@@ -193,17 +203,17 @@ export function beginDurableWrites(): DurableWrites {
   const toSync = new Set<string>();
   const files: FileWrite[] = [];
   const pending: Promise<Error | undefined>[] = [];
-  // Best effort: a temporary file that stays behind is overwritten by the next write.
-  const removeTemporaries = (all: readonly FileWrite[]) =>
-    Promise.all(all.map((file) => unlink(file.path + TEMP_SUFFIX).catch(() => undefined)));
+  // Best effort: a file that stays behind is past the checkpoint and overwritten by the next
+  // write of its path.
+  const removeFiles = (paths: readonly string[]) =>
+    Promise.all(paths.map((path) => unlink(path).catch(() => undefined)));
   return {
     add(file) {
       files.push(file);
       pending.push(
         settle(
           (async () => {
-            await writeSynced(file, toSync);
-            await renameIntoPlace(file);
+            await writeSynced(file, toSync, 'in place');
             toSync.add(dirname(file.path));
           })(),
         ),
@@ -211,20 +221,24 @@ export function beginDurableWrites(): DurableWrites {
     },
     async commit(last) {
       try {
-        const errors = await Promise.all([...pending, settle(writeSynced(last, toSync))]);
+        const errors = await Promise.all([
+          ...pending,
+          settle(writeSynced(last, toSync, 'temporary')),
+        ]);
         const failed = errors.find((error) => error !== undefined);
         if (failed !== undefined) throw failed;
         await Promise.all([...toSync].map(syncDirectory));
         await renameIntoPlace(last);
         await syncDirectory(dirname(last.path));
       } catch (error) {
-        await removeTemporaries([...files, last]);
+        await Promise.all(pending);
+        await removeFiles([...files.map((file) => file.path), last.path + TEMP_SUFFIX]);
         throw error;
       }
     },
     async abandon() {
       await Promise.all(pending);
-      await removeTemporaries(files);
+      await removeFiles(files.map((file) => file.path));
     },
   };
 }
