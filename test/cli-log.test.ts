@@ -214,6 +214,7 @@ describe('votervault init and log commands', () => {
 describe('votervault demo', () => {
   it('creates the data directory, appends samples, serves the log and prints a verify command that works', async () => {
     const demoDir = join(root, 'demo');
+    let lookupWords: string[] = [];
     const { child, output } = await startChild(
       ['demo', '--data', demoDir, '--port', '0'],
       /Press Ctrl-C/,
@@ -221,15 +222,35 @@ describe('votervault demo', () => {
     try {
       expect(output).toContain('Created demo data directory');
       expect(output).toMatch(/Imported \d+ voters/);
-      // The printed lookup finds that voter in the sealed roll.
+      // The voters' site finds the voter the demo names, and the answer is logged.
+      const site = /Voters' site: (\S+)/.exec(output)![1]!;
       const lookup = /npx votervault (lookup .+)$/m.exec(output)![1]!;
       const words = [...lookup.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
-      const found = await run(words);
-      expect(found.code).toBe(0);
-      expect(JSON.parse(found.out)).toMatchObject({
-        status: 'found',
-        pollingPlace: { name: expect.stringContaining('Precinct') },
+      const flag = (name: string) => words[words.indexOf(`--${name}`) + 1]!;
+      const form = await fetch(site);
+      const cookie = form.headers.get('set-cookie')!.split(';')[0]!;
+      const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      const answer = await fetch(new URL('lookup', site), {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          last: flag('last'),
+          first: flag('first'),
+          dob: `${flag('dob')}-05-05`,
+          zip: flag('zip'),
+          county: '',
+          _csrf: token,
+        }),
       });
+      expect(answer.status).toBe(200);
+      expect(await answer.text()).toContain('You are registered to vote');
+      // The officials' site is up and closed without a login.
+      const officials = /Officials' site: (\S+)/.exec(output)![1]!;
+      const closed = await fetch(new URL('search', officials), { redirect: 'manual' });
+      expect(closed.status).toBe(303);
+      expect(output).toMatch(/password: +\S{12,}/);
+      expect(output).toMatch(/TOTP secret: +[A-Z2-7]{16,}/);
+      lookupWords = words;
       const command = /npx votervault (log verify --url \S+ --vkey '[^']+')/.exec(output)![1]!;
       const url = /--url (\S+)/.exec(command)![1]!;
       const vkey = /--vkey '([^']+)'/.exec(command)![1]!;
@@ -239,6 +260,13 @@ describe('votervault demo', () => {
     } finally {
       await stop(child);
     }
+    // Once the demo is stopped, the printed command-line lookup finds the same voter.
+    const found = await run(lookupWords);
+    expect(found.code).toBe(0);
+    expect(JSON.parse(found.out)).toMatchObject({
+      status: 'found',
+      pollingPlace: { name: expect.stringContaining('Precinct') },
+    });
     // A second start reuses the directory and adds to the same log.
     const again = await startChild(
       ['demo', '--data', demoDir, '--port', '0', '--voters', '300'],
@@ -247,6 +275,7 @@ describe('votervault demo', () => {
     try {
       expect(again.output).not.toContain('Created demo data directory');
       expect(again.output).not.toMatch(/Imported \d+ voters/);
+      // 1,000 samples more, the lookups and the official's credentials reset.
       expect(again.output).toMatch(/the log holds 20\d\d/);
     } finally {
       await stop(again.child);

@@ -188,6 +188,13 @@ export type {
   PrecinctPollingPlace,
 } from './lookup.ts';
 export {
+  MAX_SEARCH_OFFSET,
+  MAX_SEARCH_RESULTS,
+  searchVoters,
+  voterJurisdiction,
+} from './search.ts';
+export type { SearchHit, SearchOptions, SearchQuery, SearchResult } from './search.ts';
+export {
   SMALL_CELL_THRESHOLD,
   AGGREGATE_ATTRIBUTES,
   countByProtectedAttribute,

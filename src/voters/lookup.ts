@@ -78,10 +78,29 @@ const NO_DIGEST = 'none-';
 
 const DOB_FORM = /^\d{4}(?:-\d{2}-\d{2})?$/;
 
-/** The digests of a query, in a fixed order, before dummies fill the gaps. */
+/** The digests of a query, in a fixed order, dummies filling the gaps. */
 function queryDigests(ring: KeyRing, query: LookupQuery): string[] {
+  return queryDigestSlots(ring, query, 'look up voter').map((digest, i) =>
+    digest === undefined ? `${NO_DIGEST}${i}` : digest,
+  );
+}
+
+/**
+ * The blind indexes a query can match, as records are indexed (`computeLookupDigests`): name
+ * with the full date (when given) and with the birth year, each with the ZIP code and with the
+ * county, in that fixed order of {@link LOOKUP_DIGEST_COUNT} slots, undefined where the query
+ * lacks a part. `action` starts the error message ("look up voter", "search voters").
+ * Attacker-controlled query: lengths are bounded before anything is normalised, and messages
+ * name the field, never its value.
+ * @throws VoterStoreError LOOKUP_QUERY_INVALID
+ */
+export function queryDigestSlots(
+  ring: KeyRing,
+  query: LookupQuery,
+  action: string,
+): (string | undefined)[] {
   const invalid = (what: string): VoterStoreError =>
-    new VoterStoreError('LOOKUP_QUERY_INVALID', `Cannot look up voter: ${what}`);
+    new VoterStoreError('LOOKUP_QUERY_INVALID', `Cannot ${action}: ${what}`);
   for (const [name, value] of Object.entries(query)) {
     if (typeof value === 'string' && value.length > MAX_NORMALISE_INPUT) {
       throw invalid(`the ${name} is longer than ${MAX_NORMALISE_INPUT} characters`);
@@ -107,15 +126,11 @@ function queryDigests(ring: KeyRing, query: LookupQuery): string[] {
       county !== undefined ? { ...names, 'birth-year': year, county } : undefined,
     ];
     assert(combos.length === LOOKUP_DIGEST_COUNT, 'Lookup digest count changed');
-    return combos.map((values, i) =>
-      values === undefined ? `${NO_DIGEST}${i}` : ring.blindIndex(values),
-    );
+    return combos.map((values) => (values === undefined ? undefined : ring.blindIndex(values)));
   } catch (error) {
     if (error instanceof CryptoError) {
       // The crypto message names the kind of value, never the value itself.
-      throw new VoterStoreError('LOOKUP_QUERY_INVALID', `Cannot look up voter: ${error.message}`, {
-        cause: error,
-      });
+      throw invalid(error.message);
     }
     throw error;
   }

@@ -8,6 +8,7 @@ export {
   PUBLIC_BODY_LIMIT_BYTES,
   PUBLIC_LOOKUP_LIMIT,
   PUBLIC_REQUEST_LIMIT,
+  OFFICIALS_REQUEST_LIMIT,
   REQUEST_TIMEOUT_MS,
   createPublicApp,
   isLoopback,
@@ -16,3 +17,6 @@ export {
 export type { ListenAddress, ListenerOptions, TlsOptions } from './server.ts';
 export { CONTENT_SECURITY_POLICY, HSTS_MAX_AGE_SECONDS } from './security.ts';
 export { HISTORY_PAGE_SIZE } from './public-pages.ts';
+export { createOfficialsApp } from './officials-app.ts';
+export { CSRF_HEADER, LOGIN_LIMIT, SESSION_COOKIE } from './officials-auth.ts';
+export { API_VERSION, openApiDocument } from './openapi.ts';

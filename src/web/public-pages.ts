@@ -121,14 +121,8 @@ export function registerPublicPages(app: FastifyInstance, options: PublicPagesOp
     action: string,
   ): Promise<LookupForm | undefined> {
     lookupLimiter.hit(request.ip);
-    const body: unknown = request.body;
-    csrf.check(
-      request,
-      typeof body === 'object' && body !== null
-        ? (body as Record<string, unknown>)[CSRF_FIELD]
-        : undefined,
-    );
-    const parsed = LookupFormSchema.safeParse(body);
+    csrf.checkForm(request);
+    const parsed = LookupFormSchema.safeParse(request.body);
     let problems: string[] = [];
     if (!parsed.success) {
       problems = parsed.error.issues.map((issue) => issue.message);

@@ -113,6 +113,11 @@ export interface Csrf {
    * @throws WebError CSRF_FAILED
    */
   check(request: FastifyRequest, posted: unknown): void;
+  /**
+   * Checks the token of a posted form (its {@link CSRF_FIELD} field).
+   * @throws WebError CSRF_FAILED
+   */
+  checkForm(request: FastifyRequest): void;
 }
 
 /** Creates the CSRF guard of a listener; `secret` is the listener's random server secret. */
@@ -138,6 +143,15 @@ export function createCsrf(secret: Uint8Array, tls: boolean): Csrf {
         throw csrfFailed();
       }
       if (!constantTimeEqual(posted, sign(binding))) throw csrfFailed();
+    },
+    checkForm(request) {
+      const body: unknown = request.body;
+      this.check(
+        request,
+        typeof body === 'object' && body !== null
+          ? (body as Record<string, unknown>)[CSRF_FIELD]
+          : undefined,
+      );
     },
   };
 }

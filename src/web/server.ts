@@ -26,6 +26,11 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 export const PUBLIC_LOOKUP_LIMIT: RateLimitRule = { limit: 20, windowSeconds: 60 };
 /** Requests of any kind one client address may make on the public listener. */
 export const PUBLIC_REQUEST_LIMIT: RateLimitRule = { limit: 600, windowSeconds: 60 };
+/**
+ * Requests of any kind one client address may make on the officials' listener: a busy office
+ * behind one address clicks a lot, a scraper with a stolen session more.
+ */
+export const OFFICIALS_REQUEST_LIMIT: RateLimitRule = { limit: 1200, windowSeconds: 60 };
 
 /** TLS material; required to listen beyond loopback. */
 export interface TlsOptions {
@@ -54,7 +59,6 @@ export interface ListenerOptions {
 const ASSETS: Readonly<Record<string, string>> = {
   'site.css': 'text/css; charset=utf-8',
   'verify.js': 'text/javascript; charset=utf-8',
-  'officials.js': 'text/javascript; charset=utf-8',
 };
 
 /** Serialises requests for the server log: method, path and id only; never query or body. */
@@ -67,7 +71,10 @@ const LOG_SERIALIZERS = {
   },
 };
 
-/** A Fastify instance with the hardening both listeners share. */
+/**
+ * A Fastify instance with the hardening both listeners share. `errorPage` renders the HTML
+ * error page of the listener's own site (the voters' one by default).
+ */
 export function createBaseApp(
   kind: 'public' | 'officials',
   options: ListenerOptions,
@@ -92,11 +99,13 @@ export function createBaseApp(
     logger.child(bindings, { ...childOptions, serializers: LOG_SERIALIZERS }),
   );
   const headers = securityHeaders(tls);
-  const requestLimiter = createRateLimiter(options.requestLimit ?? PUBLIC_REQUEST_LIMIT);
+  const requestLimiter = createRateLimiter(
+    options.requestLimit ?? (kind === 'public' ? PUBLIC_REQUEST_LIMIT : OFFICIALS_REQUEST_LIMIT),
+  );
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(headers);
     reply.header('x-request-id', request.id);
-    if (kind === 'public') requestLimiter.hit(request.ip);
+    requestLimiter.hit(request.ip);
   });
   void app.register(formbody, {
     bodyLimit: kind === 'public' ? PUBLIC_BODY_LIMIT_BYTES : OFFICIALS_BODY_LIMIT_BYTES,

@@ -48,25 +48,9 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
     axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
   }
   await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (
-            ctx: unknown,
-            opts: unknown,
-          ) => Promise<{
-            violations: {
-              id: string;
-              impact: string | null;
-              help: string;
-              nodes: { target: string[] }[];
-            }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run(document, {
+  // A string expression: evaluated in the page, where axe and document exist.
+  return page.evaluate<AxeViolation[]>(`(async () => {
+    const result = await window.axe.run(document, {
       runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
     });
     return result.violations.map((v) => ({
@@ -75,7 +59,7 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
       help: v.help,
       targets: v.nodes.map((n) => n.target.join(' ')),
     }));
-  });
+  })()`);
 }
 
 /** Saves a full-page screenshot as `<name>.png` and returns its path. */

@@ -3,7 +3,18 @@ import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { canonicalJsonBytes, loadLogKeys, serveLog } from '../../tlog/index.ts';
+import {
+  createPrincipal,
+  encodeBase32,
+  findPrincipal,
+  MAX_SCOPE_COUNTIES,
+  parseScope,
+  resetCredentials,
+  scopeWords,
+} from '../../access/index.ts';
+import type { OfficialCredentials } from '../../access/index.ts';
+import { assert } from '../../basics/index.ts';
+import { canonicalJsonBytes } from '../../tlog/index.ts';
 import {
   generateVoterFile,
   importVoterFile,
@@ -19,7 +30,11 @@ import { parseFlags } from '../command.ts';
 import { dataDir } from '../data-dir.ts';
 import { initDataStore, openDataStore } from '../data-store.ts';
 import type { DataStore } from '../data-store.ts';
+import { openWebSystem } from '../web-system.ts';
+import type { WebSystem } from '../web-system.ts';
 import { DEFAULT_ORIGIN, initDataDir, openDataLog } from './log.ts';
+import { startWebServers, waitForSignal } from './serve.ts';
+import type { RunningWeb } from './serve.ts';
 
 /** Where the demo keeps its data unless told otherwise (ignored by git). */
 export const DEMO_DATA_DIR = 'votervault-demo';
@@ -180,20 +195,69 @@ function lookupFlags(voter: DemoVoter | undefined): string {
   return `--last '${voter.last}' --first '${voter.first}' --dob ${voter.birthYear} --zip ${voter.zip}`;
 }
 
-async function listen(logDir: string, port: number): Promise<string> {
-  try {
-    return (await serveLog({ logDir, host: '127.0.0.1', port })).url;
-  } catch (error: unknown) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
-    return (await serveLog({ logDir, host: '127.0.0.1', port: 0 })).url;
+/** Name of the demo's official. */
+const DEMO_OFFICIAL = 'demo-clerk';
+
+/** A one-time login of the demo's official. */
+interface DemoLogin {
+  readonly name: string;
+  readonly role: string;
+  readonly scope: string;
+  readonly password: string;
+  /** Base32 TOTP secret. */
+  readonly totpSecret: string;
+  readonly totpUri: string;
+}
+
+/**
+ * Creates the demo's county clerk, scoped to the counties of the demo roll, or gives it new
+ * credentials when it exists: either way the login printed is good once and is new.
+ */
+async function demoOfficial(system: WebSystem): Promise<DemoLogin> {
+  const { handle, ring, log } = system.context;
+  const store = { q: handle, ring };
+  const by = {
+    appendLog: (entry: Uint8Array) => log.append(entry),
+    channel: 'cli',
+    actor: null,
+  } as const;
+  const rows = await handle.db.selectFrom('voter').select('jurisdiction').distinct().execute();
+  const counties = rows
+    .map((row) => row.jurisdiction)
+    .sort()
+    .slice(0, MAX_SCOPE_COUNTIES);
+  const existing = await findPrincipal(store, DEMO_OFFICIAL);
+  let credentials: OfficialCredentials;
+  let scope: readonly string[];
+  if (existing === undefined) {
+    const created = await createPrincipal(store, {
+      name: DEMO_OFFICIAL,
+      role: 'county-clerk',
+      scope: parseScope(counties),
+      by,
+    });
+    assert(created.credentials !== undefined, 'A county clerk gets a password and TOTP secret');
+    credentials = created.credentials;
+    scope = scopeWords(created.principal.scope);
+  } else {
+    credentials = await resetCredentials(store, { name: DEMO_OFFICIAL, by });
+    scope = scopeWords(existing.scope);
   }
+  return {
+    name: DEMO_OFFICIAL,
+    role: 'county-clerk',
+    scope: `county ${scope.join(', ')}`,
+    password: credentials.password,
+    totpSecret: encodeBase32(credentials.totpSecret),
+    totpUri: credentials.totpUri,
+  };
 }
 
 const demo: Command = {
   path: ['demo'],
   usage: 'votervault demo [--data DIR] [--port P] [--voters N]',
   summary:
-    'Create a demo data directory if missing, generate and import a synthetic county roll (100,000 voters), append sample entries, serve the log on 127.0.0.1',
+    "Create a demo data directory if missing, import a synthetic county roll (100,000 voters), start the voters' site with the log (--port) and the officials' site (--port + 1) on 127.0.0.1, print a one-time official login",
   async run(args, io) {
     const { flags } = parseFlags(
       args,
@@ -228,26 +292,49 @@ const demo: Command = {
     } finally {
       await appender.close();
     }
-    const keys = await loadLogKeys(paths.keys);
-    const url = await listen(paths.log, flags.port);
-    const [ed25519] = keys.verifierKeys;
+    const system = await openWebSystem(flags.data);
+    let running: RunningWeb;
+    let login: DemoLogin;
+    try {
+      login = await demoOfficial(system);
+      running = await startWebServers(system.context, {
+        publicAddress: { host: '127.0.0.1', port: flags.port },
+        // --port 0 asks for free ports for both.
+        officialsAddress: { host: '127.0.0.1', port: flags.port === 0 ? 0 : flags.port + 1 },
+        anyPortWhenTaken: true,
+      });
+    } catch (error) {
+      await system.close();
+      throw error;
+    }
+    const [ed25519] = system.context.verifierKeys;
     io.out(
       [
         '',
-        `The public log is served at ${url}`,
-        `  checkpoint: ${url}checkpoint`,
+        `Voters' site: ${running.publicUrl}/`,
+        '  "Am I registered? Where do I vote?" and "Who accessed my record". A voter of the demo roll',
+        `  (synthetic): last name ${example?.last ?? '?'}, first name ${example?.first ?? '?'}, born in ${example?.birthYear ?? '?'} (any date of that year), ZIP code ${example?.zip ?? '?'}.`,
         '',
+        `Officials' site: ${running.officialsUrl}/`,
+        `  One-time login for "${login.name}" (${login.role}, ${login.scope}), shown once and stored only hashed:`,
+        `  password:    ${login.password}`,
+        `  TOTP secret: ${login.totpSecret}  (add it to an authenticator app, or compute a code with any TOTP tool)`,
+        `  ${login.totpUri}`,
+        '',
+        `The public log: ${running.publicUrl}/log/checkpoint`,
         'Verify it from another terminal (checks the signature and recomputes every tile):',
-        `  npx votervault log verify --url ${url} --vkey '${ed25519 ?? ''}'`,
+        `  npx votervault log verify --url ${running.publicUrl}/log/ --vkey '${ed25519 ?? ''}'`,
         '',
-        'Look a voter of the demo roll up (synthetic data; the lookup is logged):',
+        'Look the same voter up from the command line (logged too, channel "cli"), once the demo is stopped:',
         `  npx votervault lookup --data ${paths.root} ${lookupFlags(example)}`,
         '',
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),
     );
-    await new Promise(() => undefined);
+    await waitForSignal();
+    await running.close();
+    await system.close();
     return 0;
   },
 };

@@ -4,6 +4,7 @@ import { EXPORT_COMMANDS } from './export.ts';
 import { IMPORT_COMMANDS } from './import.ts';
 import { INIT_COMMANDS } from './init.ts';
 import { LOG_COMMANDS } from './log.ts';
+import { SERVE_COMMANDS } from './serve.ts';
 import { USER_COMMANDS } from './user.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
 
@@ -11,6 +12,7 @@ import { VOTERS_COMMANDS } from './voters.ts';
 export const COMMANDS: readonly Command[] = [
   ...DEMO_COMMANDS,
   ...INIT_COMMANDS,
+  ...SERVE_COMMANDS,
   ...IMPORT_COMMANDS,
   ...LOG_COMMANDS,
   ...VOTERS_COMMANDS,
