@@ -97,7 +97,11 @@ export function page(options: PageOptions): string {
         <footer>
           <p>
             Every look at a voter record is written to a public, tamper-evident log.
-            <a href="/log/checkpoint">Current log checkpoint</a>.
+            ${
+              options.site === 'public'
+                ? html`<a href="/log/checkpoint">Current log checkpoint</a>.`
+                : 'Yours included: with your role, your official id and the purpose you state.'
+            }
           </p>
         </footer>
       </body>
