@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { generateSignerKey, parseSignerKey, signNote } from '../src/tlog/index.ts';
 import { createPublicApp, listen } from '../src/web/index.ts';
 import { axeViolations, launchBrowser, screenshot } from './support/browser.ts';
 import { openTestWebSystem } from './support/web-system.ts';
@@ -109,6 +110,39 @@ describe("voters' site in chromium", () => {
       });
       const statuses = await page.locator('li.event [data-role="status"]').allTextContents();
       expect(statuses.some((s) => s.startsWith('Not verified'))).toBe(true);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('reads verifier keys whose base64 holds a plus sign', async () => {
+    // Keys are random; make one whose key part has a '+', and re-sign the page's checkpoint
+    // with it, so the page's parsing of "name+id+key" meets the case every other run.
+    let key = generateSignerKey('votervault.localhost/log', 'ed25519');
+    while (!key.verifierKey.slice(key.verifierKey.indexOf('+') + 10).includes('+')) {
+      key = generateSignerKey('votervault.localhost/log', 'ed25519');
+    }
+    const { signer } = parseSignerKey(key.signerKey);
+    const context = await browser.newContext();
+    try {
+      const { page } = await openPage(context);
+      await page.goto(`${base}/history`);
+      await fillIdentity(page);
+      await page.route(`${base}/history`, async (route) => {
+        const response = await route.fetch();
+        const body = (await response.text()).replace(
+          /data-checkpoint="([^"]*)"\s+data-vkey="[^"]*"/,
+          (_match, note: string) => {
+            const text = note.replaceAll('&#39;', "'").split('\n\n')[0] + '\n';
+            const signed = signNote(text, [signer]);
+            return `data-checkpoint="${signed}" data-vkey="${key.verifierKey}"`;
+          },
+        );
+        await route.fulfill({ response, body });
+      });
+      await page.getByRole('button', { name: 'Show who accessed my record' }).click();
+      await page.waitForSelector('#proofs[data-verified="done"]', { state: 'attached' });
+      expect(await page.textContent('#checkpoint-status')).toMatch(/^Verified: /);
     } finally {
       await context.close();
     }

@@ -80,9 +80,13 @@
 
   // A verifier key is "name+hexid+base64(0x01 || 32-byte Ed25519 public key)".
   async function checkCheckpoint(note, vkey) {
-    const keyParts = vkey.split('+');
-    if (keyParts.length !== 3) throw new Error('malformed verifier key');
-    const [name, hexId, keyB64] = keyParts;
+    // The name has no '+'; the base64 key may.
+    const first = vkey.indexOf('+');
+    const second = vkey.indexOf('+', first + 1);
+    if (first <= 0 || second !== first + 9) throw new Error('malformed verifier key');
+    const name = vkey.slice(0, first);
+    const hexId = vkey.slice(first + 1, second);
+    const keyB64 = vkey.slice(second + 1);
     const keyData = fromBase64(keyB64);
     if (keyData.length !== 33 || keyData[0] !== 1) throw new Error('not an Ed25519 key');
     const split = note.indexOf('\n\n');
