@@ -10,6 +10,7 @@ import {
   readEntryBundle,
   rootFromInclusionProof,
 } from '../src/tlog/index.ts';
+import { searchVoters, updateVoter } from '../src/voters/index.ts';
 import { CONTENT_SECURITY_POLICY, createPublicApp } from '../src/web/index.ts';
 import { DIALECTS } from './setup/databases.ts';
 import { openTestWebSystem } from './support/web-system.ts';
@@ -123,6 +124,79 @@ for (const dialect of DIALECTS) {
       expect(strip(other.body)).toBe(strip(none.body));
       const entry = await lastEntry(system);
       expect(entry).toMatchObject({ type: 'lookup', result: 'not-found', subjects: [] });
+    });
+
+    it('gives several matches the page and, within noise, the time of no match', async () => {
+      // A second voter made to share the first one's name, birth year and ZIP code.
+      const { handle, ring } = system.context;
+      const { voter } = system;
+      const found = await searchVoters(
+        handle,
+        ring,
+        { last: voter.last, first: voter.first, dob: voter.birthYear, zip: voter.zip },
+        { jurisdictions: 'state', limit: 1, offset: 0 },
+      );
+      const first = found.hits[0]!.voterId;
+      const other = await handle.db
+        .selectFrom('voter')
+        .select(['voter_id', 'public_fields'])
+        .where('voter_id', '!=', first)
+        .limit(1)
+        .executeTakeFirstOrThrow();
+      await updateVoter(
+        handle,
+        ring,
+        other.voter_id,
+        {
+          public: {
+            last_name: voter.last,
+            first_name: voter.first,
+            birth_year: voter.birthYear,
+            zip_code: voter.zip,
+          },
+        },
+        { reason: 'Test: a namesake' },
+      );
+      const client = new FormClient(app);
+      const token = await client.token();
+      const strip = (body: string) => body.replace(/value="[^"]*"/g, '');
+      const several = await client.post('/lookup', { ...identity(), _csrf: token });
+      const none = await client.post('/lookup', {
+        ...identity(),
+        last: 'Nobodyhere',
+        _csrf: token,
+      });
+      expect(strip(several.body)).toBe(strip(none.body));
+      // Same statement, same digests: the medians of interleaved runs stay close.
+      const times: { several: number[]; none: number[] } = { several: [], none: [] };
+      for (let i = 0; i < 40; i++) {
+        for (const kind of ['several', 'none'] as const) {
+          const fields = kind === 'none' ? { ...identity(), last: `Nobody${i}` } : identity();
+          const started = performance.now();
+          await client.post('/lookup', { ...fields, _csrf: token }, `10.1.${i}.1`);
+          times[kind].push(performance.now() - started);
+        }
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+      const ratio = median(times.several) / median(times.none);
+      expect(ratio).toBeGreaterThan(0.6);
+      expect(ratio).toBeLessThan(1.6);
+      // Give the namesake its own details back for the tests after this one.
+      const original = JSON.parse(other.public_fields) as Record<string, string>;
+      await updateVoter(
+        handle,
+        ring,
+        other.voter_id,
+        {
+          public: {
+            last_name: original['last_name'] ?? '',
+            first_name: original['first_name'] ?? '',
+            birth_year: original['birth_year'] ?? '',
+            zip_code: original['zip_code'] ?? '',
+          },
+        },
+        { reason: 'Test: restored' },
+      );
     });
 
     it('refuses a form without its CSRF token and logs nothing', async () => {
