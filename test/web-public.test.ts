@@ -3,6 +3,7 @@
 // token, lookups are rate-limited, and every response carries the security headers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import {
   leafHash,
   openCheckpoint,
@@ -318,6 +319,28 @@ for (const dialect of DIALECTS) {
       const missing = await app.inject({ method: 'GET', url: '/nowhere' });
       expect(missing.statusCode).toBe(404);
       expect(missing.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    });
+
+    it('logs requests as JSON lines with ids, never the details typed', async () => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+      const logged = createPublicApp(system.context, { logger });
+      try {
+        const client = new FormClient(logged);
+        await client.post('/lookup', { ...identity(), _csrf: await client.token() });
+        await client.post('/lookup', { ...identity(), _csrf: 'forged' });
+        const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        const completed = records.filter((r) => r['msg'] === 'request completed');
+        expect(completed.length).toBe(3);
+        for (const r of completed) expect(r['reqId']).toMatch(/^[0-9a-f-]{36}$/);
+        const text = lines.join('');
+        for (const secret of [system.voter.last, system.voter.first, system.voter.zip, 'forged']) {
+          expect(text).not.toContain(secret);
+        }
+        expect(text).not.toContain('cookie');
+      } finally {
+        await logged.close();
+      }
     });
 
     it('refuses bodies over the limit', async () => {
