@@ -50,6 +50,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   RATE_LIMITED: 429,
   AUTHENTICATION_REQUIRED: 401,
   NOT_FOUND: 404,
+  // results pages
+  RESULTS_ID_INVALID: 404,
+  RESULTS_EXPORT_INVALID: 400,
   RECORD_CHANGED: 409,
   // access
   ACCESS_DENIED: 403,
