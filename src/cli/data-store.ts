@@ -4,6 +4,8 @@ import { ACCESS_MIGRATIONS } from '../access/index.ts';
 import type { AccessTables } from '../access/index.ts';
 import { createKeyRing, KEY_RING_MANIFEST_FILE, loadKeyRing } from '../crypto/index.ts';
 import type { KeyRing } from '../crypto/index.ts';
+import { RESULTS_MIGRATIONS } from '../results/index.ts';
+import type { ResultsTables } from '../results/index.ts';
 import { migrate, openDatabase } from '../store/index.ts';
 import type { DatabaseHandle, Migration } from '../store/index.ts';
 import {
@@ -28,10 +30,11 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...IMPORT_MIGRATIONS,
   ...EXPORT_MIGRATIONS,
   ...ACCESS_MIGRATIONS,
+  ...RESULTS_MIGRATIONS,
 ];
 
 /** Every table of the project. */
-export type AllTables = VotersTables & ImportTables & ExportTables & AccessTables;
+export type AllTables = VotersTables & ImportTables & ExportTables & AccessTables & ResultsTables;
 
 /** The database location of a data directory: `database` when given, else its SQLite file. */
 export function databaseLocation(dir: string, database?: string): string {

@@ -23,3 +23,85 @@ export type {
   UnitLevel,
   VoteMode,
 } from './model.ts';
+export { NON_VOTE_KINDS } from './model.ts';
+export type {
+  ChoiceWithTally,
+  NameMappings,
+  NonVoteKind,
+  ReadResultsOptions,
+  ResultsDocumentWithTurnout,
+  UnitTurnout,
+} from './model.ts';
+export { RESULTS_ERROR_CODES, ResultsError } from './errors.ts';
+export type { ResultsErrorCode } from './errors.ts';
+export {
+  DEFAULT_MAPPINGS,
+  MAPPINGS_FILE,
+  NameMappingsSchema,
+  loadNameMappings,
+  mappingKey,
+  mappingTable,
+  parseNameMappings,
+} from './mappings.ts';
+export type { MappingTable } from './mappings.ts';
+export { MAX_RESULTS_FILE_BYTES } from './csv.ts';
+export {
+  ELECTION_ID_PATTERN,
+  OPENELECTIONS_MODE_COLUMNS,
+  electionFromFileName,
+  parseOpenElectionsCsv,
+  readOpenElectionsCsv,
+} from './openelections.ts';
+export { MEDSL_MODES, generalElectionDate, parseMedslCsv, readMedslCsv } from './medsl.ts';
+export { MAX_ZIP_ENTRY_BYTES, readZip } from './zip.ts';
+export type { ZipEntry } from './zip.ts';
+export { RESULTS_READERS, detectFormat, detectFormatOfBytes, readResultsFile } from './formats.ts';
+export type { ResultsReader } from './formats.ts';
+export { RESULTS_MIGRATIONS } from './schema.ts';
+export type { ResultsTables } from './schema.ts';
+export { importResults, loadElection } from './store.ts';
+export type { ElectionData, ImportReport, ImportResultsOptions, StoredFile } from './store.ts';
+export {
+  PERCENT_DECIMALS,
+  PERCENT_ROUNDING,
+  RESULTS_VIEWS,
+  SUPPRESSION_REASONS,
+  contestResults,
+  electionResults,
+  roundedPercent,
+} from './aggregate.ts';
+export type {
+  AggregateOptions,
+  ChoiceTotal,
+  ContestResults,
+  ElectionResults,
+  NonVoteTotal,
+  ResultsData,
+  ResultsView,
+  SuppressionReason,
+  TurnoutFigures,
+  UnitRow,
+} from './aggregate.ts';
+export {
+  PUBLICATION_ENTRY_TYPE,
+  SNAPSHOT_FORMAT,
+  buildSnapshot,
+  diffSnapshots,
+  latestPublication,
+  publicationHistory,
+  publishResults,
+  readPublication,
+  verifyPublication,
+} from './publish.ts';
+export type {
+  ChoiceChange,
+  ContestChange,
+  Publication,
+  PublicationEntry,
+  PublicationSummary,
+  PublishOptions,
+  PublishReport,
+  PublishedSnapshot,
+  VerifyPublicationOptions,
+  VerifyPublicationReport,
+} from './publish.ts';

@@ -155,3 +155,61 @@ export interface ResultsDocument {
  * public outputs combine or suppress it; the office's own view keeps it.
  */
 export const SMALL_UNIT_BALLOTS = 10;
+
+/**
+ * Tallies that are not votes for a choice but that sources report beside them (MEDSL and
+ * Clarity list under- and overvotes as if they were candidates). A choice marked with one is
+ * kept and shown on its own, never counted in the vote total or the percentages.
+ */
+export const NON_VOTE_KINDS = ['undervotes', 'overvotes', 'void'] as const;
+
+/** One of {@link NON_VOTE_KINDS}. */
+export type NonVoteKind = (typeof NON_VOTE_KINDS)[number];
+
+/**
+ * A {@link Choice} that may be a non-vote tally. Readers that never see one can keep building
+ * plain `Choice` values: the field is optional and absent means "a vote for this choice".
+ */
+export interface ChoiceWithTally extends Choice {
+  readonly nonVote?: NonVoteKind;
+}
+
+/** Registration and ballots cast in one unit, where the source gives them (turnout). */
+export interface UnitTurnout {
+  readonly unitId: string;
+  /** Registered voters; null when not given. */
+  readonly registered: number | null;
+  /** Ballots cast; null when not given. */
+  readonly ballotsCast: number | null;
+  readonly source: SourcePosition;
+}
+
+/** A {@link ResultsDocument} that may carry turnout figures (optional, so readers may skip them). */
+export interface ResultsDocumentWithTurnout extends ResultsDocument {
+  readonly turnout?: readonly UnitTurnout[];
+}
+
+/**
+ * Published names for raw names as a source spells them, per kind. Keys are compared with
+ * case, spacing and punctuation folded (`mappingKey` in mappings.ts); values are used as they
+ * are. The office edits these in `<data>/results-mappings.json`.
+ */
+export interface NameMappings {
+  readonly offices: Readonly<Record<string, string>>;
+  readonly parties: Readonly<Record<string, string>>;
+  readonly candidates: Readonly<Record<string, string>>;
+}
+
+/** Options every results reader takes (the registry in formats.ts passes them through). */
+export interface ReadResultsOptions {
+  /** Election id to use; default: derived from the file (its name or its date and state). */
+  readonly electionId?: string;
+  /** Election name to use instead of the derived one. */
+  readonly electionName?: string;
+  /** Election date (YYYY-MM-DD) to use instead of the derived one. */
+  readonly electionDate?: string;
+  /** Name mappings applied while reading; default: {@link NameMappings} with only the defaults. */
+  readonly mappings?: NameMappings;
+  /** Name recorded as `SourcePosition.file`; default: the file's base name (never its path). */
+  readonly sourceName?: string;
+}

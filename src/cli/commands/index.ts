@@ -4,6 +4,7 @@ import { EXPORT_COMMANDS } from './export.ts';
 import { IMPORT_COMMANDS } from './import.ts';
 import { INIT_COMMANDS } from './init.ts';
 import { LOG_COMMANDS } from './log.ts';
+import { RESULTS_COMMANDS } from './results.ts';
 import { SERVE_COMMANDS } from './serve.ts';
 import { USER_COMMANDS } from './user.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   ...VOTERS_COMMANDS,
   ...EXPORT_COMMANDS,
   ...USER_COMMANDS,
+  ...RESULTS_COMMANDS,
 ];
