@@ -31,6 +31,7 @@ import type { TestDatabase } from './setup/databases.ts';
 
 const DATA = resolve(import.meta.dirname, '../../shared/data/results');
 const DE = resolve(DATA, 'openelections-de/20201103__de__general__county.csv');
+const DE_ID = 'de-2020-11-03-general';
 
 interface Log {
   readonly dir: string;
@@ -68,18 +69,38 @@ for (const dialect of DIALECTS) {
       await rm(log.dir, { recursive: true, force: true });
     });
 
+    const publish = (now?: () => Date): ReturnType<typeof publishResults> =>
+      publishResults(handle, DE_ID, {
+        appendLog: (entry) => log.appender.append(entry),
+        ...(now === undefined ? {} : { now }),
+      });
+    const verify = (sequence?: number): ReturnType<typeof verifyPublication> =>
+      verifyPublication(handle, DE_ID, {
+        logDir: join(log.dir, 'log'),
+        verifiers: log.verifiers,
+        ...(sequence === undefined ? {} : { sequence }),
+      });
+    /** Overwrites a column of the first publication, as someone with database access could. */
+    const tamperFirst = (set: { snapshot: string } | { sha256: string }): Promise<unknown> =>
+      handle.db
+        .updateTable('results_publication')
+        .set(set)
+        .where('election_id', '=', DE_ID)
+        .where('sequence', '=', 1)
+        .execute();
+
     it('imports a file, re-imports it idempotently, and rolls a failed import back', async () => {
       const { document } = await readResultsFile(DE);
       const first = await importResults(handle, document, { fileName: 'de.csv' });
       expect(first).toMatchObject({
         replaced: false,
         counts: 144,
-        electionId: 'de-2020-11-03-general',
+        electionId: DE_ID,
       });
-      const before = await loadElection(handle, 'de-2020-11-03-general');
+      const before = await loadElection(handle, DE_ID);
       const again = await importResults(handle, document, { fileName: 'de.csv' });
       expect(again.replaced).toBe(true);
-      const after = await loadElection(handle, 'de-2020-11-03-general');
+      const after = await loadElection(handle, DE_ID);
       expect(after.counts).toEqual(before.counts);
       expect(after.contests).toEqual(document.contests);
       expect(electionResults(after, { view: 'public' }).contests).toEqual(
@@ -90,41 +111,25 @@ for (const dialect of DIALECTS) {
       await expect(importResults(handle, broken, { fileName: 'de.csv' })).rejects.toMatchObject({
         code: 'CONSTRAINT_VIOLATION',
       });
-      expect((await loadElection(handle, 'de-2020-11-03-general')).counts).toEqual(before.counts);
+      expect((await loadElection(handle, DE_ID)).counts).toEqual(before.counts);
     });
 
     it('publishes, lists the history with changes, and verifies against the log', async () => {
-      const id = 'de-2020-11-03-general';
-      const first = await publishResults(handle, id, {
-        appendLog: (entry) => log.appender.append(entry),
-        now: () => new Date('2020-11-04T02:00:00Z'),
-      });
+      const first = await publish(() => new Date('2020-11-04T02:00:00Z'));
       expect(first.sequence).toBe(1);
       expect(first.logIndex).toEqual(expect.any(Number));
       expect(first.changes.every((c) => c.change === 'added')).toBe(true);
-      const v1 = await verifyPublication(handle, id, {
-        logDir: join(log.dir, 'log'),
-        verifiers: log.verifiers,
-      });
+      const v1 = await verify();
       expect(v1).toMatchObject({ sequence: 1, matchesCurrentData: true, logIndex: first.logIndex });
 
       // A correction: one county's count for one choice changes.
       const text = (await import('node:fs')).readFileSync(DE, 'utf8').replace(',195034', ',195035');
       const corrected = parseOpenElectionsCsv(text, '20201103__de__general__county.csv');
       await importResults(handle, corrected, { fileName: 'de.csv' });
-      expect(
-        (
-          await verifyPublication(handle, id, {
-            logDir: join(log.dir, 'log'),
-            verifiers: log.verifiers,
-          })
-        ).matchesCurrentData,
-      ).toBe(false);
-      const second = await publishResults(handle, id, {
-        appendLog: (entry) => log.appender.append(entry),
-      });
+      expect((await verify()).matchesCurrentData).toBe(false);
+      const second = await publish();
       expect(second.sequence).toBe(2);
-      const history = await publicationHistory(handle, id);
+      const history = await publicationHistory(handle, DE_ID);
       expect(history.map((h) => h.sequence)).toEqual([1, 2]);
       expect(history[1]?.changes).toEqual([
         {
@@ -134,58 +139,29 @@ for (const dialect of DIALECTS) {
           choices: [expect.objectContaining({ before: 296268, after: 296269 })],
         },
       ]);
-      const latest = await latestPublication(handle, id);
+      const latest = await latestPublication(handle, DE_ID);
       expect(latest?.sequence).toBe(2);
       expect(latest?.snapshot.format).toBe('votervault-results/1');
       expect(latest?.snapshot.contests[0]?.view).toBe('public');
       // The first publication still verifies: corrections never overwrite.
-      await expect(
-        verifyPublication(handle, id, {
-          logDir: join(log.dir, 'log'),
-          verifiers: log.verifiers,
-          sequence: 1,
-        }),
-      ).resolves.toMatchObject({ sequence: 1 });
+      await expect(verify(1)).resolves.toMatchObject({ sequence: 1 });
     });
 
     it('detects a stored snapshot that was edited', async () => {
-      const id = 'de-2020-11-03-general';
       const row = await handle.db
         .selectFrom('results_publication')
         .select(['snapshot'])
-        .where('election_id', '=', id)
+        .where('election_id', '=', DE_ID)
         .where('sequence', '=', 1)
         .executeTakeFirstOrThrow();
-      await handle.db
-        .updateTable('results_publication')
-        .set({ snapshot: row.snapshot.replace('296268', '296000') })
-        .where('election_id', '=', id)
-        .where('sequence', '=', 1)
-        .execute();
-      await expect(
-        verifyPublication(handle, id, {
-          logDir: join(log.dir, 'log'),
-          verifiers: log.verifiers,
-          sequence: 1,
-        }),
-      ).rejects.toMatchObject({ code: 'PUBLICATION_INVALID' });
-      // Editing the hash too is caught by the log entry.
-      const edited = await latestPublication(handle, id);
-      const { createHash } = await import('node:crypto');
       const forged = row.snapshot.replace('296268', '296000');
-      await handle.db
-        .updateTable('results_publication')
-        .set({ sha256: createHash('sha256').update(forged).digest('hex') })
-        .where('election_id', '=', id)
-        .where('sequence', '=', 1)
-        .execute();
-      await expect(
-        verifyPublication(handle, id, {
-          logDir: join(log.dir, 'log'),
-          verifiers: log.verifiers,
-          sequence: 1,
-        }),
-      ).rejects.toThrow(/does not announce this snapshot/);
+      await tamperFirst({ snapshot: forged });
+      await expect(verify(1)).rejects.toMatchObject({ code: 'PUBLICATION_INVALID' });
+      // Editing the hash too is caught by the log entry.
+      const edited = await latestPublication(handle, DE_ID);
+      const { createHash } = await import('node:crypto');
+      await tamperFirst({ sha256: createHash('sha256').update(forged).digest('hex') });
+      await expect(verify(1)).rejects.toThrow(/does not announce this snapshot/);
       expect(edited?.sequence).toBe(2);
     });
 
@@ -193,13 +169,12 @@ for (const dialect of DIALECTS) {
       await expect(loadElection(handle, 'nope')).rejects.toMatchObject({
         code: 'ELECTION_NOT_FOUND',
       });
-      const id = 'de-2020-11-03-general';
       await expect(
-        publishResults(handle, id, {
+        publishResults(handle, DE_ID, {
           appendLog: () => Promise.reject(new Error('log down')),
         }),
       ).rejects.toThrow('log down');
-      expect((await publicationHistory(handle, id)).map((h) => h.sequence)).toEqual([1, 2]);
+      expect((await publicationHistory(handle, DE_ID)).map((h) => h.sequence)).toEqual([1, 2]);
     });
   });
 }

@@ -175,6 +175,19 @@ interface Item {
   votes: (number | null)[];
 }
 
+/** The table row of a unit or of combined units; `row` says what the view adds to it. */
+function unitRow(item: Item, row: Pick<UnitRow, 'combinedUnits' | 'suppression'>): UnitRow {
+  return {
+    unitId: item.id,
+    name: item.name,
+    level: item.level,
+    parentId: item.parentId,
+    ballots: item.ballots,
+    votes: item.votes,
+    ...row,
+  };
+}
+
 const firstByMode = (counts: readonly Count[]): Map<VoteMode, Count> => {
   const m = new Map<VoteMode, Count>();
   for (const c of counts) if (!m.has(c.mode)) m.set(c.mode, c);
@@ -347,26 +360,17 @@ function aggregateContest(
   const rows: UnitRow[] = withheld
     ? []
     : options.view === 'office'
-      ? [...items].sort(rowOrder).map((i) => ({
-          unitId: i.id,
-          name: i.name,
-          level: i.level,
-          parentId: i.parentId,
-          ballots: i.ballots,
-          votes: i.votes,
-          combinedUnits: null,
-          suppression: reasons.reason.get(i.id) ?? null,
-        }))
-      : reasons.publicRows.map((i) => ({
-          unitId: i.id,
-          name: i.name,
-          level: i.level,
-          parentId: i.parentId,
-          ballots: i.ballots,
-          votes: i.votes,
-          combinedUnits: i.level === 'combined' ? i.unitIds : null,
-          suppression: null,
-        }));
+      ? [...items]
+          .sort(rowOrder)
+          .map((i) =>
+            unitRow(i, { combinedUnits: null, suppression: reasons.reason.get(i.id) ?? null }),
+          )
+      : reasons.publicRows.map((i) =>
+          unitRow(i, {
+            combinedUnits: i.level === 'combined' ? i.unitIds : null,
+            suppression: null,
+          }),
+        );
   return {
     contestId: contest.id,
     name: contest.name,

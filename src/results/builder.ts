@@ -80,6 +80,21 @@ export function normaliseDistrict(raw: string): string | null {
   return t;
 }
 
+/**
+ * The unit of a county's counts reported above its precincts (absentee, provisional, MEDSL's
+ * `FLOATING` rows): a unit of its own under the county, so that it adds to the county's
+ * precincts instead of standing for them.
+ */
+export function countyRemainderUnit(county: string, countyId: string | null): ReportingUnit {
+  return {
+    id: `other:${slug(county)}`,
+    name: `${county} (not by precinct)`,
+    level: 'other',
+    parentId: countyId,
+    fips: null,
+  };
+}
+
 /** The outcome of reading one count's text. */
 export type ParsedVotes =
   | { readonly kind: 'number'; readonly votes: number }
@@ -106,7 +121,7 @@ export interface BuilderOptions {
   readonly format: ResultsFormat;
   /** Name recorded in every source position. */
   readonly file: string;
-  readonly mappings?: NameMappings;
+  readonly mappings?: NameMappings | undefined;
 }
 
 /** Row-by-row construction of a {@link ResultsDocumentWithTurnout}. */

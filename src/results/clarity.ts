@@ -3,8 +3,7 @@
 // A state's file lists counties, a county's file lists precincts; the file's own region (the
 // state or the county) becomes the widest unit and carries the totals the file states for it,
 // so a unit's counts are never the sum of another level's.
-import { completeCounts, parseVotes, slug, uniqueIds } from './count-checks.ts';
-import { ResultsError } from './errors.ts';
+import { parseVotes, slug, uniqueIds, withCompletedCounts } from './count-checks.ts';
 import { mappingTable } from './mappings.ts';
 import type {
   Anomaly,
@@ -23,9 +22,8 @@ import {
   attributeLocal,
   childNamed,
   childrenNamed,
-  DEFAULT_MAX_XML_BYTES,
-  readXmlFile,
-  sourceNameOf,
+  expectRootElement,
+  readResultsXml,
 } from './xml.ts';
 import type { XmlElement, XmlResultsOptions } from './xml.ts';
 
@@ -87,27 +85,17 @@ export async function readClarityXml(
   file: string,
   options: XmlResultsOptions,
 ): Promise<ResultsDocumentWithTurnout> {
-  const name = sourceNameOf(file, options.sourceName);
-  const root = await readXmlFile(file, name, options.maxBytes ?? DEFAULT_MAX_XML_BYTES);
+  const { name, root } = await readResultsXml(file, options);
+  expectRootElement(root, { name, element: 'ElectionResult', format: 'Clarity XML' });
   return clarityDocument(root, name, options);
 }
 
-/**
- * Maps a parsed Clarity document; {@link readClarityXml} without the file.
- * @throws ResultsError FORMAT_UNKNOWN
- */
-export function clarityDocument(
+/** Maps a parsed Clarity document whose root is `ElectionResult`. */
+function clarityDocument(
   root: XmlElement,
   name: string,
   options: XmlResultsOptions,
 ): ResultsDocumentWithTurnout {
-  if (root.name !== 'ElectionResult') {
-    throw new ResultsError(
-      'FORMAT_UNKNOWN',
-      `Cannot read "${name}" as Clarity XML: the root element is "${root.name.slice(0, 64)}", expected "ElectionResult"`,
-      { file: name, line: root.line },
-    );
-  }
   const map = mappingTable(options.mappings);
   const at = (element: XmlElement): SourcePosition => ({ file: name, line: element.line });
   const region = childNamed(root, 'Region')?.text ?? '';
@@ -273,14 +261,13 @@ export function clarityDocument(
     });
   }
 
-  const completed = completeCounts(counts);
-  return {
+  return withCompletedCounts({
     election: { ...options.election, state },
     format: 'clarity-xml',
     units,
     contests,
-    counts: completed.counts,
-    anomalies: [...anomalies, ...completed.anomalies],
+    counts,
+    anomalies,
     turnout,
-  };
+  });
 }

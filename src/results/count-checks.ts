@@ -1,7 +1,13 @@
 // Count handling shared by the XML and CDF readers: reading one count value as the source wrote
 // it, computing a total the source left out, and reporting modes that do not add up and
 // duplicate counts. Nothing is fixed: a suppressed count stays null, a wrong total stays as given.
-import type { Anomaly, Count, SourcePosition, VoteMode } from './model.ts';
+import type {
+  Anomaly,
+  Count,
+  ResultsDocumentWithTurnout,
+  SourcePosition,
+  VoteMode,
+} from './model.ts';
 
 /** A count value as read: the number, or null with the anomaly that says why. */
 export interface ParsedVotes {
@@ -155,4 +161,20 @@ export function completeCounts(counts: readonly Count[]): {
     if (total && lastIndex.get(k) === i) out.push(total);
   });
   return { counts: out, anomalies };
+}
+
+/**
+ * A document as a reader assembled it, with its counts completed ({@link completeCounts}): the
+ * computed totals placed among the counts, the anomalies found doing so after the reader's own.
+ * @throws nothing: what does not add up is reported as an anomaly
+ */
+export function withCompletedCounts(
+  document: ResultsDocumentWithTurnout,
+): ResultsDocumentWithTurnout {
+  const completed = completeCounts(document.counts);
+  return {
+    ...document,
+    counts: completed.counts,
+    anomalies: [...document.anomalies, ...completed.anomalies],
+  };
 }

@@ -112,3 +112,54 @@ export function headerKey(name: string): string {
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_|_$/g, '');
 }
+
+/** A CSV file read as a header row and the records under it. */
+export interface CsvTable {
+  /** The line the header row starts on. */
+  readonly headerLine: number;
+  /** The header's names folded by {@link headerKey}, in column order. */
+  readonly keys: readonly string[];
+  /** The records after the header. */
+  readonly rows: readonly CsvRecord[];
+}
+
+/**
+ * Splits CSV text ({@link parseCsv}) whose first record is a header.
+ * Attacker-controlled: the text is an uploaded file; see {@link parseCsv}.
+ * @throws ResultsError FILE_MALFORMED when it is not CSV or holds no record at all
+ */
+export function parseCsvTable(text: string, file: string): CsvTable {
+  const [header, ...rows] = parseCsv(text, file);
+  if (header === undefined) {
+    throw new ResultsError(
+      'FILE_MALFORMED',
+      `Cannot read "${file}": it is empty, expected a CSV header`,
+      { file, line: 1 },
+    );
+  }
+  return { headerLine: header.line, keys: header.fields.map(headerKey), rows };
+}
+
+/** Where {@link requireColumns} reports missing columns. */
+export interface ColumnsContext {
+  readonly file: string;
+  /** The format as the error names it (`MEDSL CSV`). */
+  readonly format: string;
+  readonly headerLine: number;
+  /** What the format's header looks like, for the error. */
+  readonly expected: string;
+}
+
+/**
+ * Refuses a header that lacks columns its format needs; does nothing when `missing` is empty.
+ * @throws ResultsError COLUMNS_MISSING naming every missing column and the header's line
+ */
+export function requireColumns(missing: readonly string[], context: ColumnsContext): void {
+  if (missing.length === 0) return;
+  const { file, format, headerLine, expected } = context;
+  throw new ResultsError(
+    'COLUMNS_MISSING',
+    `Cannot read "${file}" as ${format}: line ${headerLine} has no ${missing.map((m) => `"${m}"`).join(', ')} column, expected ${expected}`,
+    { file, line: headerLine },
+  );
+}

@@ -8,31 +8,51 @@ import { readZip } from './zip.ts';
 
 const DATA = resolve(import.meta.dirname, '../../../shared/data/results');
 
+/** Where a zip header keeps the fields of an entry: APPNOTE 4.3.7 (local), 4.3.12 (central). */
+interface HeaderLayout {
+  readonly size: number;
+  readonly signature: number;
+  /** Offset of the compression method; CRC and sizes follow at fixed distances from it. */
+  readonly method: number;
+}
+
+const LOCAL_HEADER: HeaderLayout = { size: 30, signature: 0x04034b50, method: 8 };
+const CENTRAL_HEADER: HeaderLayout = { size: 46, signature: 0x02014b50, method: 10 };
+
+/** A local or central header of one deflated entry. */
+function entryHeader(
+  layout: HeaderLayout,
+  entry: { crc: number; compressed: number; size: number; nameLength: number },
+): Buffer {
+  const header = Buffer.alloc(layout.size);
+  header.writeUInt32LE(layout.signature, 0);
+  header.writeUInt16LE(8, layout.method);
+  header.writeUInt32LE(entry.crc, layout.method + 6);
+  header.writeUInt32LE(entry.compressed, layout.method + 10);
+  header.writeUInt32LE(entry.size, layout.method + 14);
+  header.writeUInt16LE(entry.nameLength, layout.method + 18);
+  return header;
+}
+
 /** A one-entry zip with a deflated entry, built by hand per APPNOTE. */
 function zipOf(name: string, content: Buffer, crc = crc32(content)): Buffer {
   const data = deflateRawSync(content);
   const n = Buffer.from(name);
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(8, 8);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(content.length, 22);
-  local.writeUInt16LE(n.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(content.length, 24);
-  central.writeUInt16LE(n.length, 28);
+  const entry = { crc, compressed: data.length, size: content.length, nameLength: n.length };
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
   eocd.writeUInt16LE(1, 8);
   eocd.writeUInt16LE(1, 10);
-  eocd.writeUInt32LE(46 + n.length, 12);
-  eocd.writeUInt32LE(30 + n.length + data.length, 16);
-  return Buffer.concat([local, n, data, central, n, eocd]);
+  eocd.writeUInt32LE(CENTRAL_HEADER.size + n.length, 12);
+  eocd.writeUInt32LE(LOCAL_HEADER.size + n.length + data.length, 16);
+  return Buffer.concat([
+    entryHeader(LOCAL_HEADER, entry),
+    n,
+    data,
+    entryHeader(CENTRAL_HEADER, entry),
+    n,
+    eocd,
+  ]);
 }
 
 describe('readZip', () => {

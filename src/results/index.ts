@@ -105,3 +105,23 @@ export type {
   VerifyPublicationOptions,
   VerifyPublicationReport,
 } from './publish.ts';
+export { publishedElections } from './published.ts';
+export type { PublishedElection } from './published.ts';
+export { clarityVoteMode, readClarityXml } from './clarity.ts';
+export {
+  CDF_ID_TYPES,
+  cdfUnitLevel,
+  cdfVoteMode,
+  parseNistCdfJson,
+  readNistCdfJson,
+  readNistCdfXml,
+} from './nist-cdf.ts';
+export {
+  CDF_RESULTS_STATUSES,
+  CDF_V2_NAMESPACE,
+  toNistCdfJson,
+  toNistCdfXml,
+} from './cdf-export.ts';
+export type { CdfExportOptions, CdfResultsStatus } from './cdf-export.ts';
+export { DEFAULT_MAX_XML_BYTES } from './xml.ts';
+export type { XmlResultsOptions } from './xml.ts';

@@ -3,8 +3,8 @@
 // state's precincts with county and FIPS codes, `FLOATING` pseudo-precincts for counts reported
 // above the precinct). Values are upper case; districts are zero-padded or `statewide`.
 import { basename } from 'node:path';
-import { createDocumentBuilder, slug } from './builder.ts';
-import { headerKey, parseCsv } from './csv.ts';
+import { countyRemainderUnit, createDocumentBuilder, slug } from './builder.ts';
+import { parseCsvTable, requireColumns } from './csv.ts';
 import type { CsvRecord } from './csv.ts';
 import { ResultsError } from './errors.ts';
 import type {
@@ -55,29 +55,12 @@ export function parseMedslCsv(
   file: string,
   options: ReadResultsOptions = {},
 ): ResultsDocumentWithTurnout {
-  const records = parseCsv(text, file);
-  const header = records[0];
-  if (header === undefined) {
-    throw new ResultsError(
-      'FILE_MALFORMED',
-      `Cannot read "${file}": it is empty, expected a CSV header`,
-      {
-        file,
-        line: 1,
-      },
-    );
-  }
-  const keys = header.fields.map(headerKey);
-  const missing = REQUIRED.filter((k) => !keys.includes(k));
-  if (missing.length > 0) {
-    throw new ResultsError(
-      'COLUMNS_MISSING',
-      `Cannot read "${file}" as MEDSL CSV: line ${header.line} has no ${missing.map((m) => `"${m}"`).join(', ')} column, expected the codebook's columns`,
-      { file, line: header.line },
-    );
-  }
+  const { headerLine, keys, rows } = parseCsvTable(text, file);
+  requireColumns(
+    REQUIRED.filter((k) => !keys.includes(k)),
+    { file, format: 'MEDSL CSV', headerLine, expected: "the codebook's columns" },
+  );
   const index = new Map(keys.map((k, i) => [k, i]));
-  const rows = records.slice(1);
   const field = (r: CsvRecord, name: string): string => {
     const i = index.get(name);
     return i === undefined ? '' : (r.fields[i] ?? '').trim();
@@ -87,7 +70,7 @@ export function parseMedslCsv(
     election,
     format: 'medsl-csv',
     file,
-    ...(options.mappings === undefined ? {} : { mappings: options.mappings }),
+    mappings: options.mappings,
   });
   const precinctLevel = index.has('precinct');
   const ballots = new Map<string, { votes: number; line: number }>();
@@ -143,15 +126,9 @@ export function parseMedslCsv(
           fips: /^\d{5}$/.test(fips) ? fips : null,
         });
         if (precinct === '' || /FLOATING/i.test(precinct)) {
-          // Counts the county reported above its precincts.
-          unitId = `other:${slug(county)}`;
-          b.unit({
-            id: unitId,
-            name: `${county} (not by precinct)`,
-            level: 'other',
-            parentId: countyId,
-            fips: null,
-          });
+          const remainder = countyRemainderUnit(county, countyId);
+          unitId = remainder.id;
+          b.unit(remainder);
         } else {
           unitId = `precinct:${slug(county)}/${slug(precinct)}`;
           b.unit({ id: unitId, name: precinct, level: 'precinct', parentId: countyId, fips: null });

@@ -11,7 +11,7 @@
 // `ElectoralDistrictId`, `objectId`, `language`), plain text where `InternationalizedText` is
 // required, and the v1 element names that v2 kept. It does not validate against the schema:
 // it reads what it can place and reports the rest as anomalies.
-import { completeCounts, parseVotes, slug, uniqueIds } from './count-checks.ts';
+import { parseVotes, slug, uniqueIds, withCompletedCounts } from './count-checks.ts';
 import { ResultsError } from './errors.ts';
 import { mappingTable } from './mappings.ts';
 import type {
@@ -32,11 +32,10 @@ import type {
 import {
   attributeLocal,
   childNamed,
-  DEFAULT_MAX_XML_BYTES,
+  expectRootElement,
   MAX_XML_DEPTH,
-  readBoundedText,
-  readXmlFile,
-  sourceNameOf,
+  readResultsText,
+  readResultsXml,
 } from './xml.ts';
 import type { XmlElement, XmlResultsOptions } from './xml.ts';
 
@@ -530,16 +529,15 @@ function cdfDocument(
     }
   }
 
-  const completed = completeCounts(counts);
-  return {
+  return withCompletedCounts({
     election: { ...options.election, state: options.election.state ?? scopeState },
     format,
     units,
     contests,
-    counts: completed.counts,
-    anomalies: [...anomalies, ...completed.anomalies],
+    counts,
+    anomalies,
     turnout,
-  };
+  });
 }
 
 function positiveOrZero(raw: string | undefined): number | null {
@@ -683,8 +681,7 @@ export async function readNistCdfJson(
   file: string,
   options: XmlResultsOptions,
 ): Promise<ResultsDocumentWithTurnout> {
-  const name = sourceNameOf(file, options.sourceName);
-  const text = await readBoundedText(file, name, options.maxBytes ?? DEFAULT_MAX_XML_BYTES);
+  const { name, text } = await readResultsText(file, options);
   return parseNistCdfJson(text, name, options);
 }
 
@@ -737,26 +734,7 @@ export async function readNistCdfXml(
   file: string,
   options: XmlResultsOptions,
 ): Promise<ResultsDocumentWithTurnout> {
-  const name = sourceNameOf(file, options.sourceName);
-  const root = await readXmlFile(file, name, options.maxBytes ?? DEFAULT_MAX_XML_BYTES);
-  return nistCdfXmlDocument(root, name, options);
-}
-
-/**
- * {@link readNistCdfXml} on a parsed document.
- * @throws ResultsError FORMAT_UNKNOWN
- */
-export function nistCdfXmlDocument(
-  root: XmlElement,
-  name: string,
-  options: XmlResultsOptions,
-): ResultsDocumentWithTurnout {
-  if (root.name !== 'ElectionReport') {
-    throw new ResultsError(
-      'FORMAT_UNKNOWN',
-      `Cannot read "${name}" as NIST CDF XML: the root element is "${root.name.slice(0, 64)}", expected "ElectionReport"`,
-      { file: name, line: root.line },
-    );
-  }
+  const { name, root } = await readResultsXml(file, options);
+  expectRootElement(root, { name, element: 'ElectionReport', format: 'NIST CDF XML' });
   return cdfDocument(xmlNode(root), name, options, 'nist-cdf-xml');
 }

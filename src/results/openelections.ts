@@ -2,9 +2,9 @@
 // per candidate per reporting unit, columns found by header name in any order, optional
 // vote-mode columns with or without a `votes` total, `*` for counts the state suppressed.
 import { basename } from 'node:path';
-import { createDocumentBuilder, slug } from './builder.ts';
+import { countyRemainderUnit, createDocumentBuilder, slug } from './builder.ts';
 import type { DocumentBuilder } from './builder.ts';
-import { headerKey, parseCsv } from './csv.ts';
+import { parseCsvTable, requireColumns } from './csv.ts';
 import { ResultsError } from './errors.ts';
 import type {
   Election,
@@ -24,6 +24,9 @@ const COLUMN_NAMES = {
   candidate: ['candidate', 'candidate_name'],
   votes: ['votes', 'total_votes'],
 } as const;
+
+/** A precinct value that is really the county's total, as some precinct files add one per county. */
+const COUNTY_TOTAL_ROW = /^(?:county\s+)?totals?$/i;
 
 /** Vote-mode columns OpenElections files use, by folded header name. */
 export const OPENELECTIONS_MODE_COLUMNS: Readonly<Record<string, VoteMode>> = {
@@ -133,19 +136,7 @@ export function parseOpenElectionsCsv(
   file: string,
   options: ReadResultsOptions = {},
 ): ResultsDocumentWithTurnout {
-  const records = parseCsv(text, file);
-  const header = records[0];
-  if (header === undefined) {
-    throw new ResultsError(
-      'FILE_MALFORMED',
-      `Cannot read "${file}": it is empty, expected a CSV header`,
-      {
-        file,
-        line: 1,
-      },
-    );
-  }
-  const keys = header.fields.map(headerKey);
+  const { headerLine, keys, rows } = parseCsvTable(text, file);
   const col = {
     county: findColumn(keys, COLUMN_NAMES.county),
     precinct: findColumn(keys, COLUMN_NAMES.precinct),
@@ -165,26 +156,25 @@ export function parseOpenElectionsCsv(
     col.county === undefined && col.precinct === undefined ? 'county' : undefined,
     col.votes === undefined && modeColumns.length === 0 ? 'votes' : undefined,
   ].filter((m) => m !== undefined);
-  if (missing.length > 0) {
-    throw new ResultsError(
-      'COLUMNS_MISSING',
-      `Cannot read "${file}" as OpenElections CSV: line ${header.line} has no ${missing.map((m) => `"${m}"`).join(', ')} column, expected a header like "county,precinct,office,district,party,candidate,votes"`,
-      { file, line: header.line },
-    );
-  }
+  requireColumns(missing, {
+    file,
+    format: 'OpenElections CSV',
+    headerLine,
+    expected: 'a header like "county,precinct,office,district,party,candidate,votes"',
+  });
   const election = resolveElection(electionFromFileName(file) ?? {}, options, file);
   const b = createDocumentBuilder({
     election,
     format: 'openelections-csv',
     file,
-    ...(options.mappings === undefined ? {} : { mappings: options.mappings }),
+    mappings: options.mappings,
   });
   const stateId = election.state === null ? null : `state:${election.state.toLowerCase()}`;
   if (stateId !== null && election.state !== null) {
     b.unit({ id: stateId, name: election.state, level: 'state', parentId: null, fips: null });
   }
-  for (const record of records.slice(1)) {
-    readRow(b, record.fields, record.line, header.fields.length, col, modeColumns, stateId);
+  for (const record of rows) {
+    readRow(b, record.fields, record.line, keys.length, col, modeColumns, stateId);
   }
   return b.finish();
 }
@@ -218,19 +208,16 @@ function readRow(
   const countyId = county === '' ? null : `county:${slug(county)}`;
   if (countyId !== null)
     b.unit({ id: countyId, name: county, level: 'county', parentId: stateId, fips: null });
-  if (col.precinct === undefined) {
+  if (col.precinct === undefined || (countyId !== null && COUNTY_TOTAL_ROW.test(precinct))) {
+    // A county file, or a precinct file's county total (New Mexico's "TOTALS" rows): the
+    // county's own stated count. Aggregation sums the precincts below it, so it is not counted
+    // twice, and the stated figure stays in the data for the office to compare.
     unitId = countyId ?? '';
   } else if (precinct === '') {
-    // A county-wide row in a precinct file (absentee, provisional…): its own unit under the
-    // county, so that it adds to the county's precincts instead of standing for them.
-    unitId = `other:${slug(county)}`;
-    b.unit({
-      id: unitId,
-      name: `${county} (not by precinct)`,
-      level: 'other',
-      parentId: countyId,
-      fips: null,
-    });
+    // A county-wide row in a precinct file (absentee, provisional…).
+    const remainder = countyRemainderUnit(county, countyId);
+    unitId = remainder.id;
+    b.unit(remainder);
   } else {
     unitId = `precinct:${county === '' ? '_' : slug(county)}/${slug(precinct)}`;
     b.unit({

@@ -24,6 +24,34 @@ import type {
 } from './model.ts';
 import type { ResultsTables } from './schema.ts';
 
+// The columns of each per-file table after its key (`election_id`, `file_name`): one list
+// that importResults writes and loadElection reads, so the two cannot drift apart.
+const UNIT_COLUMNS = ['unit_id', 'name', 'level', 'parent_id', 'fips', 'position'] as const;
+const CONTEST_COLUMNS = ['contest_id', 'name', 'kind', 'district', 'vote_for', 'position'] as const;
+const CHOICE_COLUMNS = [
+  'contest_id',
+  'choice_id',
+  'name',
+  'party',
+  'write_in',
+  'non_vote',
+  'position',
+] as const;
+const COUNT_COLUMNS = [
+  'seq',
+  'contest_id',
+  'choice_id',
+  'unit_id',
+  'mode',
+  'votes',
+  'computed',
+  'source_file',
+  'line',
+] as const;
+const ANOMALY_COLUMNS = ['seq', 'code', 'source_file', 'line', 'detail'] as const;
+const TURNOUT_COLUMNS = ['unit_id', 'registered', 'ballots_cast', 'source_file', 'line'] as const;
+const FILE_KEY = ['election_id', 'file_name'] as const;
+
 /** What one import wrote. */
 export interface ImportReport {
   readonly electionId: string;
@@ -135,16 +163,7 @@ export async function importResults(
       .execute();
     await bulkInsert(tx, {
       table: 'results_unit',
-      columns: [
-        'election_id',
-        'file_name',
-        'unit_id',
-        'name',
-        'level',
-        'parent_id',
-        'fips',
-        'position',
-      ],
+      columns: [...FILE_KEY, ...UNIT_COLUMNS],
       rows: document.units.map((u, position) => ({
         ...key,
         unit_id: u.id,
@@ -157,16 +176,7 @@ export async function importResults(
     });
     await bulkInsert(tx, {
       table: 'results_contest',
-      columns: [
-        'election_id',
-        'file_name',
-        'contest_id',
-        'name',
-        'kind',
-        'district',
-        'vote_for',
-        'position',
-      ],
+      columns: [...FILE_KEY, ...CONTEST_COLUMNS],
       rows: document.contests.map((c, position) => ({
         ...key,
         contest_id: c.id,
@@ -179,17 +189,7 @@ export async function importResults(
     });
     await bulkInsert(tx, {
       table: 'results_choice',
-      columns: [
-        'election_id',
-        'file_name',
-        'contest_id',
-        'choice_id',
-        'name',
-        'party',
-        'write_in',
-        'non_vote',
-        'position',
-      ],
+      columns: [...FILE_KEY, ...CHOICE_COLUMNS],
       rows: document.contests.flatMap((c) =>
         c.choices.map((ch: ChoiceWithTally, position) => ({
           ...key,
@@ -205,19 +205,7 @@ export async function importResults(
     });
     await bulkInsert(tx, {
       table: 'results_count',
-      columns: [
-        'election_id',
-        'file_name',
-        'seq',
-        'contest_id',
-        'choice_id',
-        'unit_id',
-        'mode',
-        'votes',
-        'computed',
-        'source_file',
-        'line',
-      ],
+      columns: [...FILE_KEY, ...COUNT_COLUMNS],
       postgresTypes: [
         'text',
         'text',
@@ -246,7 +234,7 @@ export async function importResults(
     });
     await bulkInsert(tx, {
       table: 'results_anomaly',
-      columns: ['election_id', 'file_name', 'seq', 'code', 'source_file', 'line', 'detail'],
+      columns: [...FILE_KEY, ...ANOMALY_COLUMNS],
       rows: document.anomalies.map((a, seq) => ({
         ...key,
         seq,
@@ -258,15 +246,7 @@ export async function importResults(
     });
     await bulkInsert(tx, {
       table: 'results_turnout',
-      columns: [
-        'election_id',
-        'file_name',
-        'unit_id',
-        'registered',
-        'ballots_cast',
-        'source_file',
-        'line',
-      ],
+      columns: [...FILE_KEY, ...TURNOUT_COLUMNS],
       rows: (document.turnout ?? []).map((t) => ({
         ...key,
         unit_id: t.unitId,
@@ -356,7 +336,7 @@ export async function loadElection(
       const unitRows = byFile(
         await tx.db
           .selectFrom('results_unit')
-          .select(['file_name', 'unit_id', 'name', 'level', 'parent_id', 'fips', 'position'])
+          .select(['file_name', ...UNIT_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.position,
@@ -376,7 +356,7 @@ export async function loadElection(
       const contestRows = byFile(
         await tx.db
           .selectFrom('results_contest')
-          .select(['file_name', 'contest_id', 'name', 'kind', 'district', 'vote_for', 'position'])
+          .select(['file_name', ...CONTEST_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.position,
@@ -384,16 +364,7 @@ export async function loadElection(
       const choiceRows = byFile(
         await tx.db
           .selectFrom('results_choice')
-          .select([
-            'file_name',
-            'contest_id',
-            'choice_id',
-            'name',
-            'party',
-            'write_in',
-            'non_vote',
-            'position',
-          ])
+          .select(['file_name', ...CHOICE_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.position,
@@ -430,18 +401,7 @@ export async function loadElection(
       const counts = byFile(
         await tx.db
           .selectFrom('results_count')
-          .select([
-            'file_name',
-            'seq',
-            'contest_id',
-            'choice_id',
-            'unit_id',
-            'mode',
-            'votes',
-            'computed',
-            'source_file',
-            'line',
-          ])
+          .select(['file_name', ...COUNT_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.seq,
@@ -457,7 +417,7 @@ export async function loadElection(
       const anomalies = byFile(
         await tx.db
           .selectFrom('results_anomaly')
-          .select(['file_name', 'seq', 'code', 'source_file', 'line', 'detail'])
+          .select(['file_name', ...ANOMALY_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.seq,
@@ -469,7 +429,7 @@ export async function loadElection(
       const turnout = byFile(
         await tx.db
           .selectFrom('results_turnout')
-          .select(['file_name', 'unit_id', 'registered', 'ballots_cast', 'source_file', 'line'])
+          .select(['file_name', ...TURNOUT_COLUMNS])
           .where('election_id', '=', electionId)
           .execute(),
         (r) => r.line,

@@ -254,13 +254,64 @@ export function parseXml(text: string, name: string): XmlElement {
   return root;
 }
 
-/** Reads and parses an XML file; see {@link readBoundedText} and {@link parseXml}. */
-export async function readXmlFile(
+/** A results file's text and the name it is reported under ({@link sourceNameOf}). */
+export interface NamedText {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * Reads a results file as the XML and CDF readers take it: named by `options.sourceName` or its
+ * base name, at most `options.maxBytes` ({@link DEFAULT_MAX_XML_BYTES}) bytes of UTF-8.
+ * @throws ResultsError FILE_UNREADABLE, FILE_MALFORMED (not UTF-8)
+ */
+export async function readResultsText(
   file: string,
-  name: string,
-  maxBytes: number,
-): Promise<XmlElement> {
-  return parseXml(await readBoundedText(file, name, maxBytes), name);
+  options: XmlResultsOptions,
+): Promise<NamedText> {
+  const name = sourceNameOf(file, options.sourceName);
+  const text = await readBoundedText(file, name, options.maxBytes ?? DEFAULT_MAX_XML_BYTES);
+  return { name, text };
+}
+
+/** A parsed results XML file and the name it is reported under. */
+export interface NamedXml {
+  readonly name: string;
+  readonly root: XmlElement;
+}
+
+/**
+ * Reads and parses a results XML file; see {@link readResultsText} and {@link parseXml}.
+ * @throws ResultsError FILE_UNREADABLE, FILE_MALFORMED (naming line and column)
+ */
+export async function readResultsXml(file: string, options: XmlResultsOptions): Promise<NamedXml> {
+  const { name, text } = await readResultsText(file, options);
+  return { name, root: parseXml(text, name) };
+}
+
+/** What {@link expectRootElement} checks a document against. */
+export interface ExpectedRoot {
+  /** The file's name, for the error. */
+  readonly name: string;
+  /** The root element's local name. */
+  readonly element: string;
+  /** The format as the error names it (`Clarity XML`). */
+  readonly format: string;
+}
+
+/**
+ * Refuses a document whose root element is not the one its format has.
+ * @throws ResultsError FORMAT_UNKNOWN naming the root found (at most 64 characters of it)
+ */
+export function expectRootElement(root: XmlElement, expected: ExpectedRoot): void {
+  const { name, element, format } = expected;
+  if (root.name !== element) {
+    throw new ResultsError(
+      'FORMAT_UNKNOWN',
+      `Cannot read "${name}" as ${format}: the root element is "${root.name.slice(0, 64)}", expected "${element}"`,
+      { file: name, line: root.line },
+    );
+  }
 }
 
 /** Children of `element` with the local name `name`. */

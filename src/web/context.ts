@@ -4,10 +4,11 @@ import type { AccessTables } from '../access/index.ts';
 import type { KeyRing } from '../crypto/index.ts';
 import type { DatabaseHandle } from '../store/index.ts';
 import type { LogAppender } from '../tlog/index.ts';
+import type { ResultsTables } from '../results/index.ts';
 import type { ExportTables, VotersTables } from '../voters/index.ts';
 
 /** Every table the web layer reads or writes. */
-export type WebTables = VotersTables & ExportTables & AccessTables;
+export type WebTables = VotersTables & ExportTables & AccessTables & ResultsTables;
 
 /** The parts of a running system the web layer uses. */
 export interface WebContext {

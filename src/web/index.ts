@@ -20,3 +20,11 @@ export { HISTORY_PAGE_SIZE } from './public-pages.ts';
 export { createOfficialsApp } from './officials-app.ts';
 export { CSRF_HEADER, LOGIN_LIMIT, SESSION_COOKIE } from './officials-auth.ts';
 export { API_VERSION, openApiDocument } from './openapi.ts';
+export {
+  PUBLICATION_CHECK_MS,
+  createResultsSite,
+  registerResultsRoutes,
+} from './results-routes.ts';
+export type { ResultsSite } from './results-routes.ts';
+export { readResultsAssets, writeStaticSite } from './results-static.ts';
+export type { StaticSiteReport, StaticSiteViews } from './results-static.ts';

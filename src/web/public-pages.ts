@@ -57,6 +57,7 @@ const NAV = html`<nav aria-label="Site">
   <ul>
     <li><a href="/">Am I registered?</a></li>
     <li><a href="/history">Who accessed my record</a></li>
+    <li><a href="/results/">Election results</a></li>
   </ul>
 </nav>`;
 

@@ -653,3 +653,91 @@ export function legendSwatch(view: ContestView, fill: string, idPrefix: string):
 export function svgDocument(svg: Html): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.text}\n`;
 }
+
+/** Two-letter state and territory codes to two-digit FIPS codes (ANSI INCITS 38). */
+export const STATE_FIPS: Readonly<Record<string, string>> = {
+  AL: '01',
+  AK: '02',
+  AZ: '04',
+  AR: '05',
+  CA: '06',
+  CO: '08',
+  CT: '09',
+  DE: '10',
+  DC: '11',
+  FL: '12',
+  GA: '13',
+  HI: '15',
+  ID: '16',
+  IL: '17',
+  IN: '18',
+  IA: '19',
+  KS: '20',
+  KY: '21',
+  LA: '22',
+  ME: '23',
+  MD: '24',
+  MA: '25',
+  MI: '26',
+  MN: '27',
+  MS: '28',
+  MO: '29',
+  MT: '30',
+  NE: '31',
+  NV: '32',
+  NH: '33',
+  NJ: '34',
+  NM: '35',
+  NY: '36',
+  NC: '37',
+  ND: '38',
+  OH: '39',
+  OK: '40',
+  OR: '41',
+  PA: '42',
+  RI: '44',
+  SC: '45',
+  SD: '46',
+  TN: '47',
+  TX: '48',
+  UT: '49',
+  VT: '50',
+  VA: '51',
+  WA: '53',
+  WV: '54',
+  WI: '55',
+  WY: '56',
+  PR: '72',
+};
+
+const fipsByState = new Map<string, Map<string, string>>();
+
+/** A place name folded for matching: no accents, lower case, single spaces, no "county". */
+export function foldPlaceName(name: string): string {
+  return name
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/ (county|parish|borough|census area)$/, '')
+    .trim();
+}
+
+/**
+ * County names of one state (folded with {@link foldPlaceName}) to five-digit FIPS codes, from
+ * the us-atlas geometry: how results files that name counties but give no code get on the map.
+ */
+export function countyFipsByName(stateFips: string): ReadonlyMap<string, string> {
+  const known = fipsByState.get(stateFips);
+  if (known !== undefined) return known;
+  const counties = loadUsCounties().objects['counties'];
+  const map = new Map<string, string>();
+  fipsByState.set(stateFips, map);
+  if (counties?.type !== 'GeometryCollection') return map;
+  for (const g of counties.geometries) {
+    const id = String(g.id);
+    const name = (g.properties as { name?: string } | undefined)?.name;
+    if (id.startsWith(stateFips) && name !== undefined) map.set(foldPlaceName(name), id);
+  }
+  return map;
+}

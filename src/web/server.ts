@@ -13,6 +13,7 @@ import { handleLogRequest } from '../tlog/index.ts';
 import type { WebContext } from './context.ts';
 import { classifyError, problemOf, WebError } from './errors.ts';
 import { publicErrorPage, registerPublicPages } from './public-pages.ts';
+import { createResultsSite, registerResultsRoutes } from './results-routes.ts';
 import { createCsrf, createRateLimiter, securityHeaders } from './security.ts';
 import type { Csrf, RateLimitRule } from './security.ts';
 
@@ -181,6 +182,7 @@ export function createPublicApp(context: WebContext, options: ListenerOptions): 
     csrf,
     lookupLimiter: createRateLimiter(options.lookupLimit ?? PUBLIC_LOOKUP_LIMIT),
   });
+  registerResultsRoutes(app, createResultsSite(context));
   // The log is public by design: its files are served read-only with their own headers
   // (C2SP tlog-tiles content types, immutable caching, CORS open so any verifier can fetch).
   app.route({

@@ -2,7 +2,7 @@
 // presidential vote per county (test/fixtures/results-web), with counties matched to their
 // us-atlas FIPS codes by name, as an importer has to.
 import { readFileSync } from 'node:fs';
-import { loadUsCounties } from '../../src/web/results-svg.ts';
+import { countyFipsByName, foldPlaceName } from '../../src/web/results-svg.ts';
 import type { ContestView, UnitView } from '../../src/web/results-view.ts';
 
 const FIXTURE = new URL('../fixtures/results-web/nm-2020-president-counties.csv', import.meta.url);
@@ -34,24 +34,6 @@ function csvLine(line: string): string[] {
 }
 
 /** A county name folded for matching: no accents, lower case, single spaces. */
-function fold(name: string): string {
-  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
-}
-
-/** County name (folded) to five-digit FIPS, for one state, from us-atlas. */
-export function countyFipsByName(stateFips: string): Map<string, string> {
-  const topology = loadUsCounties();
-  const counties = topology.objects['counties'];
-  const map = new Map<string, string>();
-  if (counties?.type !== 'GeometryCollection') return map;
-  for (const g of counties.geometries) {
-    const id = String(g.id);
-    const name = (g.properties as { name?: string } | undefined)?.name;
-    if (id.startsWith(stateFips) && name !== undefined) map.set(fold(name), id);
-  }
-  return map;
-}
-
 /** Options of {@link newMexicoPresidentView}. */
 export interface NmViewOptions {
   /** Counties shown as suppressed (by name as in the file), to exercise that path. */
@@ -80,10 +62,10 @@ export function newMexicoPresidentView(options: NmViewOptions = {}): ContestView
   const totalVotes = order.reduce((sum, [, c]) => sum + c.votes, 0);
   const suppress = new Set(options.suppress ?? []);
   const units: UnitView[] = [...counties].map(([county, row]) => {
-    const fips = fipsByName.get(fold(county));
+    const fips = fipsByName.get(foldPlaceName(county));
     if (fips === undefined) throw new Error(`No FIPS code for county "${county}"`);
     return {
-      unitId: `county:${fold(county).replaceAll(' ', '-')}`,
+      unitId: `county:${foldPlaceName(county).replaceAll(' ', '-')}`,
       name: county,
       level: 'county',
       fips,

@@ -1,6 +1,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { chmod } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import {
@@ -14,6 +15,12 @@ import {
 } from '../../access/index.ts';
 import type { OfficialCredentials } from '../../access/index.ts';
 import { assert } from '../../basics/index.ts';
+import {
+  importResults,
+  latestPublication,
+  publishResults,
+  readResultsFile,
+} from '../../results/index.ts';
 import { canonicalJsonBytes } from '../../tlog/index.ts';
 import {
   generateVoterFile,
@@ -195,6 +202,34 @@ function lookupFlags(voter: DemoVoter | undefined): string {
   return `--last '${voter.last}' --first '${voter.first}' --dob ${voter.birthYear} --zip ${voter.zip}`;
 }
 
+/** The demo's election results: New Mexico's 2020 general election by precinct (OpenElections). */
+export const DEMO_RESULTS_FILE = fileURLToPath(
+  new URL(
+    '../../../../shared/data/results/openelections-nm/20201103__nm__general__precinct.csv',
+    import.meta.url,
+  ),
+);
+/** The demo election's id. */
+const DEMO_ELECTION = 'nm-2020-general';
+
+/**
+ * Imports and publishes the demo's results unless already published; says what it did. A
+ * missing file is not an error: the rest of the demo runs without results.
+ */
+async function loadDemoResults(system: WebSystem, file: string): Promise<string> {
+  const { handle, log } = system.context;
+  const published = await latestPublication(handle, DEMO_ELECTION);
+  if (published !== undefined)
+    return `publication ${published.sequence}, log entry ${published.logIndex ?? '?'}`;
+  if (!existsSync(file)) return `no results loaded: "${file}" is missing (give --results FILE)`;
+  const { document } = await readResultsFile(file, { electionId: DEMO_ELECTION });
+  await importResults(handle, document, { fileName: basename(file) });
+  const report = await publishResults(handle, DEMO_ELECTION, {
+    appendLog: (entry) => log.append(entry),
+  });
+  return `New Mexico 2020 by precinct, publication ${report.sequence}, log entry ${report.logIndex ?? '?'}`;
+}
+
 /** Name of the demo's official. */
 const DEMO_OFFICIAL = 'demo-clerk';
 
@@ -255,15 +290,21 @@ async function demoOfficial(system: WebSystem): Promise<DemoLogin> {
 
 const demo: Command = {
   path: ['demo'],
-  usage: 'votervault demo [--data DIR] [--port P] [--voters N]',
+  usage: 'votervault demo [--data DIR] [--port P] [--voters N] [--results FILE]',
   summary:
     "Create a demo data directory if missing, import a synthetic county roll (100,000 voters), start the voters' site with the log (--port) and the officials' site (--port + 1) on 127.0.0.1, print a one-time official login",
   async run(args, io) {
     const { flags } = parseFlags(
       args,
-      { data: { type: 'string' }, port: { type: 'string' }, voters: { type: 'string' } },
+      {
+        data: { type: 'string' },
+        port: { type: 'string' },
+        voters: { type: 'string' },
+        results: { type: 'string' },
+      },
       z.object({
         data: z.string().min(1).default(DEMO_DATA_DIR),
+        results: z.string().min(1).default(DEMO_RESULTS_FILE),
         voters: z
           .string()
           .regex(/^[1-9]\d{0,8}$/, 'expected a positive number of voters')
@@ -295,8 +336,10 @@ const demo: Command = {
     const system = await openWebSystem(flags.data);
     let running: RunningWeb;
     let login: DemoLogin;
+    let results: string;
     try {
       login = await demoOfficial(system);
+      results = await loadDemoResults(system, flags.results);
       running = await startWebServers(system.context, {
         publicAddress: { host: '127.0.0.1', port: flags.port },
         // --port 0 asks for free ports for both.
@@ -320,6 +363,8 @@ const demo: Command = {
         `  password:    ${login.password}`,
         `  TOTP secret: ${login.totpSecret}  (add it to an authenticator app, or compute a code with any TOTP tool)`,
         `  ${login.totpUri}`,
+        '',
+        `Election results: ${running.publicUrl}/results/  (${results})`,
         '',
         `The public log: ${running.publicUrl}/log/checkpoint`,
         'Verify it from another terminal (checks the signature and recomputes every tile):',

@@ -5,6 +5,7 @@ import { IMPORT_COMMANDS } from './import.ts';
 import { INIT_COMMANDS } from './init.ts';
 import { LOG_COMMANDS } from './log.ts';
 import { RESULTS_COMMANDS } from './results.ts';
+import { RESULTS_EXPORT_COMMANDS } from './results-export.ts';
 import { SERVE_COMMANDS } from './serve.ts';
 import { USER_COMMANDS } from './user.ts';
 import { VOTERS_COMMANDS } from './voters.ts';
@@ -20,4 +21,5 @@ export const COMMANDS: readonly Command[] = [
   ...EXPORT_COMMANDS,
   ...USER_COMMANDS,
   ...RESULTS_COMMANDS,
+  ...RESULTS_EXPORT_COMMANDS,
 ];

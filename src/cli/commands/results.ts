@@ -11,11 +11,13 @@ import {
   readResultsFile,
   verifyPublication,
 } from '../../results/index.ts';
+import type { Anomaly, ImportReport } from '../../results/index.ts';
 import { readFile } from 'node:fs/promises';
 import { loadLogKeys, parseVerifierKey } from '../../tlog/index.ts';
 import type { Command } from '../command.ts';
 import { parseFlags, UsageError } from '../command.ts';
 import { openDataStore } from '../data-store.ts';
+import type { DataStore } from '../data-store.ts';
 import { dataDir } from '../data-dir.ts';
 import { openDataLog } from './log.ts';
 
@@ -24,6 +26,36 @@ const databaseFlag = z.string().min(1).optional();
 const electionFlag = z
   .string()
   .regex(ELECTION_ID_PATTERN, 'expected letters, digits, "-" and "_" (at most 64)');
+
+/** The flags every results command takes: where the data is and which election. */
+const electionOptions = {
+  data: { type: 'string' },
+  database: { type: 'string' },
+  election: { type: 'string' },
+} as const;
+const electionSchema = { data: dataFlag, database: databaseFlag, election: electionFlag };
+
+/** Parses the flags of a command that takes only {@link electionOptions}. */
+function parseElectionFlags(args: readonly string[]): {
+  readonly data: string;
+  readonly database?: string | undefined;
+  readonly election: string;
+} {
+  return parseFlags(args, electionOptions, z.object(electionSchema)).flags;
+}
+
+/** Runs `work` on the data directory's database, and closes it whatever happens. */
+async function withResultsStore<T>(
+  flags: { readonly data: string; readonly database?: string | undefined },
+  work: (handle: DataStore['handle']) => Promise<T>,
+): Promise<T> {
+  const store = await openDataStore(flags.data, flags.database);
+  try {
+    return await work(store.handle);
+  } finally {
+    await store.handle.close();
+  }
+}
 
 const importCommand: Command = {
   path: ['results', 'import'],
@@ -35,17 +67,13 @@ const importCommand: Command = {
     const { flags, positionals } = parseFlags(
       args,
       {
-        data: { type: 'string' },
-        database: { type: 'string' },
-        election: { type: 'string' },
+        ...electionOptions,
         format: { type: 'string' },
         name: { type: 'string' },
         date: { type: 'string' },
       },
       z.object({
-        data: dataFlag,
-        database: databaseFlag,
-        election: electionFlag,
+        ...electionSchema,
         format: z.enum(RESULTS_FORMATS).optional(),
         name: z.string().min(1).max(200).optional(),
         date: z
@@ -56,15 +84,18 @@ const importCommand: Command = {
     );
     if (positionals.length === 0) throw new UsageError('Give at least one results file');
     const mappings = await loadNameMappings(dataDir(flags.data).root);
-    const store = await openDataStore(flags.data, flags.database);
-    try {
+    // The same name and date go to the reader (for a file that states none) and to the store.
+    const naming = {
+      ...(flags.name === undefined ? {} : { electionName: flags.name }),
+      ...(flags.date === undefined ? {} : { electionDate: flags.date }),
+    };
+    await withResultsStore(flags, async (handle) => {
       for (const file of positionals) {
         const { format, document } = await readResultsFile(file, {
           electionId: flags.election,
           mappings,
           ...(flags.format === undefined ? {} : { format: flags.format }),
-          ...(flags.name === undefined ? {} : { electionName: flags.name }),
-          ...(flags.date === undefined ? {} : { electionDate: flags.date }),
+          ...naming,
         });
         io.out(
           `${basename(file)}: ${flags.format === undefined ? 'guessed' : 'given'} format ${format}\n`,
@@ -72,31 +103,37 @@ const importCommand: Command = {
         const sha256 = createHash('sha256')
           .update(await readFile(file))
           .digest('hex');
-        const report = await importResults(store.handle, document, {
+        const report = await importResults(handle, document, {
           fileName: basename(file),
           sha256,
-          ...(flags.name === undefined ? {} : { electionName: flags.name }),
-          ...(flags.date === undefined ? {} : { electionDate: flags.date }),
+          ...naming,
         });
-        const byCode = Object.entries(report.anomaliesByCode)
-          .map(([code, n]) => `${code} ${n}`)
-          .join(', ');
-        io.out(
-          `  ${report.replaced ? 'replaced' : 'imported'} into "${report.electionId}": ${report.units} units, ${report.contests} contests, ${report.choices} choices, ${report.counts} counts, ${report.anomalies} anomalies${byCode === '' ? '' : ` (${byCode})`}\n`,
-        );
-        for (const a of document.anomalies.slice(0, 5)) {
-          io.out(`  ${a.source.file}:${a.source.line} ${a.code} ${a.detail}\n`);
-        }
-        if (document.anomalies.length > 5) {
-          io.out(`  … ${document.anomalies.length - 5} more anomalies\n`);
-        }
+        io.out(importSummary(report, document.anomalies));
       }
-    } finally {
-      await store.handle.close();
-    }
+    });
     return 0;
   },
 };
+
+/** Most anomalies an import lists one by one; the rest are counted. */
+const LISTED_ANOMALIES = 5;
+
+/** What the import of one file prints: its figures, then its first anomalies. */
+function importSummary(report: ImportReport, anomalies: readonly Anomaly[]): string {
+  const byCode = Object.entries(report.anomaliesByCode)
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+  const lines = [
+    `  ${report.replaced ? 'replaced' : 'imported'} into "${report.electionId}": ${report.units} units, ${report.contests} contests, ${report.choices} choices, ${report.counts} counts, ${report.anomalies} anomalies${byCode === '' ? '' : ` (${byCode})`}\n`,
+    ...anomalies
+      .slice(0, LISTED_ANOMALIES)
+      .map((a) => `  ${a.source.file}:${a.source.line} ${a.code} ${a.detail}\n`),
+  ];
+  if (anomalies.length > LISTED_ANOMALIES) {
+    lines.push(`  … ${anomalies.length - LISTED_ANOMALIES} more anomalies\n`);
+  }
+  return lines.join('');
+}
 
 const publish: Command = {
   path: ['results', 'publish'],
@@ -104,16 +141,11 @@ const publish: Command = {
   summary:
     'Freeze the public view of an election as a canonical JSON snapshot, store it and announce its hash in the log',
   async run(args, io) {
-    const { flags } = parseFlags(
-      args,
-      { data: { type: 'string' }, database: { type: 'string' }, election: { type: 'string' } },
-      z.object({ data: dataFlag, database: databaseFlag, election: electionFlag }),
-    );
-    const store = await openDataStore(flags.data, flags.database);
-    try {
+    const flags = parseElectionFlags(args);
+    await withResultsStore(flags, async (handle) => {
       const log = await openDataLog(flags.data);
       try {
-        const report = await publishResults(store.handle, flags.election, {
+        const report = await publishResults(handle, flags.election, {
           appendLog: (entry) => log.append(entry),
         });
         io.out(
@@ -122,9 +154,7 @@ const publish: Command = {
       } finally {
         await log.close();
       }
-    } finally {
-      await store.handle.close();
-    }
+    });
     return 0;
   },
 };
@@ -134,19 +164,11 @@ const history: Command = {
   usage: 'votervault results history --data DIR --election ID [--database URL]',
   summary: "List an election's publications and what changed in each, as JSON",
   async run(args, io) {
-    const { flags } = parseFlags(
-      args,
-      { data: { type: 'string' }, database: { type: 'string' }, election: { type: 'string' } },
-      z.object({ data: dataFlag, database: databaseFlag, election: electionFlag }),
+    const flags = parseElectionFlags(args);
+    const publications = await withResultsStore(flags, (handle) =>
+      publicationHistory(handle, flags.election),
     );
-    const store = await openDataStore(flags.data, flags.database);
-    try {
-      io.out(
-        `${JSON.stringify(await publicationHistory(store.handle, flags.election), null, 2)}\n`,
-      );
-    } finally {
-      await store.handle.close();
-    }
+    io.out(`${JSON.stringify(publications, null, 2)}\n`);
     return 0;
   },
 };
@@ -164,37 +186,27 @@ const verify: Command = {
   async run(args, io) {
     const { flags } = parseFlags(
       args,
-      {
-        data: { type: 'string' },
-        database: { type: 'string' },
-        election: { type: 'string' },
-        sequence: { type: 'string' },
-      },
+      { ...electionOptions, sequence: { type: 'string' } },
       z.object({
-        data: dataFlag,
-        database: databaseFlag,
-        election: electionFlag,
+        ...electionSchema,
         sequence: decimal.optional(),
       }),
     );
     const paths = dataDir(flags.data);
     const keys = await loadLogKeys(paths.keys);
-    const store = await openDataStore(flags.data, flags.database);
-    try {
-      const report = await verifyPublication(store.handle, flags.election, {
+    const report = await withResultsStore(flags, (handle) =>
+      verifyPublication(handle, flags.election, {
         logDir: paths.log,
         verifiers: keys.verifierKeys.map((k) => parseVerifierKey(k)),
         ...(flags.sequence === undefined ? {} : { sequence: flags.sequence }),
-      });
-      io.out(
-        `OK "${report.electionId}" sequence ${report.sequence} sha256 ${report.sha256} is entry ${report.logIndex} of the signed tree of size ${report.treeSize}` +
-          (report.matchesCurrentData
-            ? '; the stored results still give this snapshot\n'
-            : '; the stored results have changed since (publish a correction)\n'),
-      );
-    } finally {
-      await store.handle.close();
-    }
+      }),
+    );
+    io.out(
+      `OK "${report.electionId}" sequence ${report.sequence} sha256 ${report.sha256} is entry ${report.logIndex} of the signed tree of size ${report.treeSize}` +
+        (report.matchesCurrentData
+          ? '; the stored results still give this snapshot\n'
+          : '; the stored results have changed since (publish a correction)\n'),
+    );
     return 0;
   },
 };
