@@ -11,8 +11,8 @@ export type {
 export { SQLITE_BUSY_TIMEOUT_MS, SQLITE_FILE_MODE } from './dialect-sqlite.ts';
 export { MAX_TRANSACTION_ATTEMPTS, withTransaction } from './transaction.ts';
 export type { IsolationLevel, TransactionOptions } from './transaction.ts';
-export { bulkInsert } from './bulk-insert.ts';
-export type { BulkInsertOptions, BulkInsertReport } from './bulk-insert.ts';
+export { bulkInsert, withSqliteWriter } from './bulk-insert.ts';
+export type { BulkInsertOptions, BulkInsertReport, SqliteWriter } from './bulk-insert.ts';
 export { MIGRATION_TABLE, MigrationFailedError, migrate, migrationState } from './migrate.ts';
 export type {
   Migration,
