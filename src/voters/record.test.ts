@@ -164,6 +164,36 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    it('stores values that JSON escapes exactly as written, and verifies them', async () => {
+      const fields = [...generate(FL, 1, 21)[0]!];
+      const odd = {
+        Residence_Address_Line_2: 'Apt "B" \\ 2\u0001 é 😀',
+        Email_address: 'a"b\\c\u0007@example.test',
+        Gender: 'X\\"\ud83d',
+      };
+      for (const [name, value] of Object.entries(odd)) fields[columnIndex(FL, name)] = value;
+      const row = prepared(ring, FL, fields);
+      const sorted = Object.fromEntries(
+        Object.entries(row.publicFields).sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
+      expect(row.publicJson).toBe(JSON.stringify(sorted));
+      await writeVoterRows(db, [row], { importId: 'import-odd', changedAt: 'x' });
+      const back = await readVoter(db, ring, row.voterId, {
+        fieldClasses: ['public', 'confidential', 'protected'],
+      });
+      expect(back.fields.public['Residence_Address_Line_2']).toBe(odd.Residence_Address_Line_2);
+      expect(back.fields.confidential?.['Email_address']).toBe(odd.Email_address);
+      expect(back.fields.protected?.['Gender']).toBe(odd.Gender);
+      expect(await verifyStore(db, ring)).toMatchObject({ ok: true });
+      const again = prepareVoterRow(
+        ring,
+        FL,
+        fields,
+        (await existingVoters(db, [row.voterId])).get(row.voterId),
+      );
+      expect(again.kind).toBe('unchanged');
+    });
+
     it('stores no confidential or protected plaintext in the database', async () => {
       let dump: string;
       if (dialect === 'sqlite') {

@@ -21,8 +21,8 @@ import type {
 } from '../crypto/index.ts';
 import { assert, VotervaultError } from '../basics/index.ts';
 import type { Brand } from '../basics/index.ts';
-import { bulkInsert, withTransaction } from '../store/index.ts';
-import type { Queryable } from '../store/index.ts';
+import { bulkInsert, withSqliteWriter, withTransaction } from '../store/index.ts';
+import type { Queryable, SqliteWriter } from '../store/index.ts';
 import { checkFields, isRecordConfidential } from './layout.ts';
 import type { FieldClass, FieldRole, VoterLayout } from './layout.ts';
 import type { VoterRowTable, VotersTables } from './schema.ts';
@@ -102,11 +102,17 @@ export interface PreparedVoterRow {
   readonly confidentialRecord: boolean;
 }
 
-/** What {@link prepareVoterRow} made of one row of a voter file. */
-export type PrepareOutcome =
+/**
+ * A prepared row as {@link writeVoterRows} stores it: without the map of public fields, whose
+ * stored form (`publicJson`) it carries, so the importer's workers need not copy the map back.
+ */
+export type StoredVoterRow = Omit<PreparedVoterRow, 'publicFields'>;
+
+/** What {@link prepareVoterRow} made of one row of a voter file (`R`: how a prepared row is held). */
+export type PrepareOutcome<R extends StoredVoterRow = PreparedVoterRow> =
   | {
       readonly kind: 'prepared';
-      readonly row: PreparedVoterRow;
+      readonly row: R;
       readonly change: 'added' | 'changed';
     }
   | { readonly kind: 'unchanged'; readonly voterId: string }
@@ -205,12 +211,22 @@ interface LayoutPlan {
   readonly classes: readonly FieldClass[];
   /** Column names by position. */
   readonly names: readonly string[];
+  /** `JSON.stringify(name) + ':'` by position. */
+  readonly jsonNames: readonly string[];
+  /**
+   * Whether a map of the columns serialises in name order: names are unique, and none is an
+   * array index (which objects list first) or `__proto__` (which an assignment does not add).
+   */
+  readonly directJson: boolean;
   /** Column positions in the order of their names, so maps are built already sorted. */
   readonly byName: readonly number[];
   readonly skip: readonly boolean[];
 }
 
 const plans = new WeakMap<VoterLayout, LayoutPlan>();
+
+/** Names an object lists before all others, in numeric order (array indexes). */
+const ARRAY_INDEX = /^\d+$/;
 
 function planOf(layout: VoterLayout): LayoutPlan {
   const cached = plans.get(layout);
@@ -227,6 +243,7 @@ function planOf(layout: VoterLayout): LayoutPlan {
     if (index >= 0) recorded[role] = String(layout.columns[index]?.name);
   }
   const voterId = first('voterId');
+  const names = layout.columns.map((c) => String(c.name));
   const plan: LayoutPlan = {
     voterId,
     voterIdName: layout.columns[voterId]?.name ?? 'voterId',
@@ -243,7 +260,11 @@ function planOf(layout: VoterLayout): LayoutPlan {
     recorded,
     recordedJson: canonicalRecord(recorded),
     classes: layout.columns.map((c) => c.class),
-    names: layout.columns.map((c) => String(c.name)),
+    names,
+    jsonNames: names.map((name) => `${JSON.stringify(name)}:`),
+    directJson:
+      new Set(names).size === names.length &&
+      names.every((name) => name !== '__proto__' && !ARRAY_INDEX.test(name)),
     byName: layout.columns
       .map((column, i) => ({ name: column.name, i }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -252,6 +273,112 @@ function planOf(layout: VoterLayout): LayoutPlan {
   };
   plans.set(layout, plan);
   return plan;
+}
+
+/** The fields of a row by class, as maps and as their canonical JSON. */
+interface ClassifiedFields {
+  readonly publicFields: Record<string, string>;
+  readonly publicJson: string;
+  readonly confidentialJson: string;
+  readonly protectedJson: string;
+}
+
+/**
+ * Sorts a row's non-empty, used fields into public, confidential and protected, serialising each
+ * class as canonicalRecord would. When the plan allows it (see `directJson`) the JSON is written
+ * member by member while walking the columns in name order, with no map for the sealed classes;
+ * only the public map is built, for its hash.
+ */
+function classifyFields(
+  plan: LayoutPlan,
+  layout: VoterLayout,
+  fields: readonly string[],
+  confidentialRecord: boolean,
+): ClassifiedFields {
+  const extra = layout.extraColumns;
+  if (!plan.directJson || (extra !== undefined && fields.length > plan.names.length)) {
+    return classifyByMaps(plan, layout, fields, confidentialRecord);
+  }
+  const publicFields: Record<string, string> = {};
+  let pub = '';
+  let conf = '';
+  let prot = '';
+  for (const i of plan.byName) {
+    if (plan.skip[i] === true) continue;
+    const value = fields[i] ?? '';
+    if (value === '') continue;
+    const member = (plan.jsonNames[i] as string) + jsonString(value);
+    const cls = plan.classes[i];
+    if (cls === 'protected') prot = prot === '' ? member : `${prot},${member}`;
+    else if (cls === 'confidential' || confidentialRecord) {
+      conf = conf === '' ? member : `${conf},${member}`;
+    } else {
+      publicFields[plan.names[i] as string] = value;
+      pub = pub === '' ? member : `${pub},${member}`;
+    }
+  }
+  return {
+    publicFields,
+    publicJson: `{${pub}}`,
+    confidentialJson: `{${conf}}`,
+    protectedJson: `{${prot}}`,
+  };
+}
+
+/** {@link classifyFields} through maps: for rows with extra columns, and unusual column names. */
+function classifyByMaps(
+  plan: LayoutPlan,
+  layout: VoterLayout,
+  fields: readonly string[],
+  confidentialRecord: boolean,
+): ClassifiedFields {
+  const publicFields: Record<string, string> = {};
+  const c: Record<string, string> = {};
+  const p: Record<string, string> = {};
+  const columns = layout.columns;
+  for (const i of plan.byName) {
+    if (plan.skip[i] === true) continue;
+    const value = fields[i] ?? '';
+    if (value === '') continue;
+    const name = plan.names[i] as string;
+    const cls = plan.classes[i];
+    if (cls === 'protected') p[name] = value;
+    else if (cls === 'confidential' || confidentialRecord) c[name] = value;
+    else publicFields[name] = value;
+  }
+  // Columns past the fixed ones (Ohio's vote history): named by position, since the header is
+  // not passed here, and classed as the layout says.
+  const extra = layout.extraColumns;
+  for (let i = columns.length; i < fields.length && extra !== undefined; i++) {
+    const value = fields[i] ?? '';
+    if (value === '') continue;
+    const name = `extra:${i - columns.length + 1}`;
+    if (extra.class === 'protected') p[name] = value;
+    else if (extra.class === 'confidential' || confidentialRecord) c[name] = value;
+    else publicFields[name] = value;
+  }
+  return {
+    publicFields,
+    publicJson: canonicalRecord(publicFields),
+    confidentialJson: canonicalRecord(c),
+    protectedJson: canonicalRecord(p),
+  };
+}
+
+/** Characters JSON.stringify escapes, and surrogates (it escapes the lone ones). */
+const JSON_SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(value), without its cost for the plain text nearly every field is. */
+function jsonString(value: string): string {
+  return JSON_SPECIAL.test(value) ? JSON.stringify(value) : `"${value}"`;
+}
+
+/** The `x` member of the sealed fields: county, then date of birth, when known. */
+function extrasJson(dob: BirthValue | undefined, countyName: string): string {
+  const x: { county?: string; dob?: string } = {};
+  if (countyName !== '') x.county = countyName;
+  if (dob !== undefined) x.dob = dob.full ?? dob.year;
+  return JSON.stringify(x);
 }
 
 function at(fields: readonly string[], index: number): string {
@@ -306,41 +433,21 @@ export function prepareVoterRow(
   const countyCode = at(fields, plan.countyCode);
   const jurisdiction = countyCode === '' ? layout.state : countyCode;
   const confidentialRecord = isRecordConfidential(layout, fields);
-  const publicFields: Record<string, string> = {};
-  const c: Record<string, string> = {};
-  const p: Record<string, string> = {};
-  const columns = layout.columns;
-  for (const i of plan.byName) {
-    if (plan.skip[i] === true) continue;
-    const value = (fields[i] ?? '').trim();
-    if (value === '') continue;
-    const name = plan.names[i] as string;
-    const cls = plan.classes[i];
-    if (cls === 'protected') p[name] = value;
-    else if (cls === 'confidential' || confidentialRecord) c[name] = value;
-    else publicFields[name] = value;
-  }
-  // Columns past the fixed ones (Ohio's vote history): named by position, since the header is
-  // not passed here, and classed as the layout says.
-  const extra = layout.extraColumns;
-  for (let i = columns.length; i < fields.length && extra !== undefined; i++) {
-    const value = (fields[i] ?? '').trim();
-    if (value === '') continue;
-    const name = `extra:${i - columns.length + 1}`;
-    if (extra.class === 'protected') p[name] = value;
-    else if (extra.class === 'confidential' || confidentialRecord) c[name] = value;
-    else publicFields[name] = value;
-  }
+  const { publicFields, publicJson, confidentialJson, protectedJson } = classifyFields(
+    plan,
+    layout,
+    fields,
+    confidentialRecord,
+  );
   const dob = birthOf(at(fields, plan.birthDate), at(fields, plan.birthYear));
   const countyName = at(fields, plan.countyName) || (plan.countyNames.get(countyCode) ?? '') || '';
-  const x: { dob?: string; county?: string } = {};
-  if (dob !== undefined) x.dob = dob.full ?? dob.year;
-  if (countyName !== '') x.county = countyName;
-  const sealedFields: SealedFields = { c, p, r: plan.recorded, x };
   const status = at(fields, plan.status);
   const precinct = confidentialRecord ? '' : at(fields, plan.precinct);
-  const publicJson = canonicalRecord(publicFields);
-  const plaintext = Buffer.from(canonicalSealed(sealedFields, plan.recordedJson), 'utf8');
+  // canonicalSealed's bytes, from the members already serialised.
+  const plaintext = Buffer.from(
+    `{"c":${confidentialJson},"p":${protectedJson},"r":${plan.recordedJson},"x":${extrasJson(dob, countyName)}}`,
+    'utf8',
+  );
   const rowMac = computeRowMac(ring, {
     voterId,
     jurisdiction,
@@ -736,7 +843,7 @@ export interface WriteContext {
  */
 export async function writeVoterRows(
   q: Queryable<VotersTables>,
-  rows: readonly PreparedVoterRow[],
+  rows: readonly StoredVoterRow[],
   context: WriteContext,
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -750,6 +857,10 @@ export async function writeVoterRows(
     }
     seen.add(row.voterId);
   }
+  if (q.dialect === 'sqlite') {
+    await withSqliteWriter(q, (writer) => writeRowsSqlite(writer, rows, context));
+    return;
+  }
   await withTransaction(q, async (tx) => {
     const ids = rows.map((row) => row.voterId);
     const stored = new Map<string, number>();
@@ -761,49 +872,109 @@ export async function writeVoterRows(
         .execute();
       for (const row of found) stored.set(row.voter_id, Number(row.row_version));
     }
-    for (const row of rows) {
-      const version = stored.get(row.voterId) ?? 0;
-      if (row.rowVersion !== version + 1) {
-        throw new VoterStoreError(
-          'VERSION_CONFLICT',
-          `Cannot store version ${row.rowVersion} of voter "${row.voterId}": the stored version is ${version}`,
-        );
-      }
-    }
+    for (const row of rows) checkVersion(row, stored.get(row.voterId) ?? 0);
+    // Only a stored voter has digests: nothing else writes voter_lookup.
     await supersede(tx, [...stored.keys()]);
-    await deleteDigests(tx, ids);
+    await deleteDigests(tx, [...stored.keys()]);
     await bulkInsert(tx, {
       table: 'voter',
       columns: VOTER_ROW_COLUMNS,
-      rows: rows.map((row) => ({
-        voter_id: row.voterId,
-        jurisdiction: row.jurisdiction,
-        row_version: row.rowVersion,
-        envelope_version: row.rowVersion,
-        status: row.status,
-        precinct: row.precinct,
-        removed: 0,
-        confidential_record: row.confidentialRecord ? 1 : 0,
-        public_fields: row.publicJson,
-        public_hash: asBuffer(row.publicHash),
-        sealed: asBuffer(row.sealed),
-        key_version: row.keyVersion,
-        wrapped_key: asBuffer(row.wrappedKey),
-        row_mac: asBuffer(row.rowMac),
-        last_seen_import: context.importId,
-        changed_at: context.changedAt,
-        change_reason: 'import',
-        shredded_at: null,
-      })),
+      rows: rows.map((row) => voterRowValues(row, context)),
     });
     await bulkInsert(tx, {
       table: 'voter_lookup',
       columns: ['digest', 'voter_id'],
-      rows: rows.flatMap((row) =>
-        [...new Set(row.lookupDigests)].map((digest) => ({ digest, voter_id: row.voterId })),
-      ),
+      rows: digestPairs(rows).map(([digest, voterId]) => ({ digest, voter_id: voterId })),
     });
   });
+}
+
+function checkVersion(row: StoredVoterRow, stored: number): void {
+  if (row.rowVersion !== stored + 1) {
+    throw new VoterStoreError(
+      'VERSION_CONFLICT',
+      `Cannot store version ${row.rowVersion} of voter "${row.voterId}": the stored version is ${stored}`,
+    );
+  }
+}
+
+function voterRowValues(row: StoredVoterRow, context: WriteContext): VoterRowTable {
+  return {
+    voter_id: row.voterId,
+    jurisdiction: row.jurisdiction,
+    row_version: row.rowVersion,
+    envelope_version: row.rowVersion,
+    status: row.status,
+    precinct: row.precinct,
+    removed: 0,
+    confidential_record: row.confidentialRecord ? 1 : 0,
+    public_fields: row.publicJson,
+    public_hash: asBuffer(row.publicHash),
+    sealed: asBuffer(row.sealed),
+    key_version: row.keyVersion,
+    wrapped_key: asBuffer(row.wrappedKey),
+    row_mac: asBuffer(row.rowMac),
+    last_seen_import: context.importId,
+    changed_at: context.changedAt,
+    change_reason: 'import',
+    shredded_at: null,
+  };
+}
+
+/**
+ * (digest, voter id) of every row, each digest once per voter, sorted by digest: the lookup
+ * index is keyed by random digests, and inserting them in key order touches each of its pages
+ * once per batch instead of jumping between them.
+ */
+function digestPairs(rows: readonly StoredVoterRow[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const row of rows) {
+    for (const digest of new Set(row.lookupDigests)) pairs.push([digest, row.voterId]);
+  }
+  return pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1));
+}
+
+const VOTER_COLUMN_LIST = VOTER_ROW_COLUMNS.join(', ');
+
+/** Statements of the SQLite write path: one row each, prepared once and kept by the store. */
+const SQLITE_WRITE = {
+  version: 'select row_version from voter where voter_id = ?',
+  supersede: `insert into voter_version (${VOTER_COLUMN_LIST}) select ${VOTER_COLUMN_LIST} from voter where voter_id = ?`,
+  deleteCurrent: 'delete from voter where voter_id = ?',
+  deleteDigests: 'delete from voter_lookup where voter_id = ?',
+  insertVoter: `insert into voter (${VOTER_COLUMN_LIST}) values (${VOTER_ROW_COLUMNS.map(() => '?').join(', ')})`,
+  insertDigest: 'insert into voter_lookup (digest, voter_id) values (?, ?)',
+  touch: 'update voter set last_seen_import = ? where voter_id = ?',
+} as const;
+
+/**
+ * {@link writeVoterRows} on SQLite, inside the writer's transaction: the same steps as on
+ * PostgreSQL, one cached statement per row, with no query building on the way.
+ */
+function writeRowsSqlite(
+  writer: SqliteWriter,
+  rows: readonly StoredVoterRow[],
+  context: WriteContext,
+): void {
+  const superseded: string[] = [];
+  for (const row of rows) {
+    const stored = Number(writer.value(SQLITE_WRITE.version, [row.voterId]) ?? 0);
+    checkVersion(row, stored);
+    if (stored > 0) superseded.push(row.voterId);
+  }
+  for (const voterId of superseded) {
+    writer.run(SQLITE_WRITE.supersede, [voterId]);
+    writer.run(SQLITE_WRITE.deleteCurrent, [voterId]);
+    writer.run(SQLITE_WRITE.deleteDigests, [voterId]);
+  }
+  for (const row of rows) {
+    const values = voterRowValues(row, context);
+    writer.run(
+      SQLITE_WRITE.insertVoter,
+      VOTER_ROW_COLUMNS.map((column) => values[column]),
+    );
+  }
+  for (const pair of digestPairs(rows)) writer.run(SQLITE_WRITE.insertDigest, pair);
 }
 
 /** Copies the current rows of `voterIds` into the history and deletes them from `voter`. */
@@ -832,6 +1003,13 @@ export async function touchVoters(
   voterIds: readonly string[],
   importId: string,
 ): Promise<void> {
+  if (voterIds.length === 0) return;
+  if (q.dialect === 'sqlite') {
+    await withSqliteWriter(q, (writer) => {
+      for (const voterId of voterIds) writer.run(SQLITE_WRITE.touch, [importId, voterId]);
+    });
+    return;
+  }
   await withTransaction(q, async (tx) => {
     for (const chunk of chunks(voterIds)) {
       await tx.db

@@ -47,7 +47,7 @@ describe('thread failures', () => {
     const bug = rebuildThreadFailure(describeThreadFailure(new TypeError('x is undefined')));
     expect(bug).toMatchObject({ name: 'TypeError', message: 'x is undefined' });
     expect(importThreadResourceLimits(100).maxOldGenerationSizeMb).toBe(96);
-    expect(importThreadResourceLimits(10_000).maxOldGenerationSizeMb).toBe(500);
+    expect(importThreadResourceLimits(10_000).maxOldGenerationSizeMb).toBe(200);
   });
 });
 

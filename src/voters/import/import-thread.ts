@@ -69,7 +69,9 @@ export type ImportThreadReply =
 
 /**
  * Heap limits of the import thread: room for the batches in flight and the database driver,
- * growing with the batch size like the workers' (see `workerResourceLimits`).
+ * growing with the batch size like the workers' (see `workerResourceLimits`). About 20 KB per
+ * row of a batch is ample: two batches are held at once, and a row's fields are released once
+ * it is prepared; a looser limit only lets the heap grow before V8 collects it.
  */
 export function importThreadResourceLimits(batchSize: number): {
   readonly maxYoungGenerationSizeMb: number;
@@ -77,7 +79,7 @@ export function importThreadResourceLimits(batchSize: number): {
 } {
   return {
     maxYoungGenerationSizeMb: 8,
-    maxOldGenerationSizeMb: Math.max(96, Math.ceil(batchSize / 20)),
+    maxOldGenerationSizeMb: Math.max(96, Math.ceil(batchSize / 50)),
   };
 }
 

@@ -1,15 +1,15 @@
 /**
  * The importer's pool of worker threads running `prepareVoterRow`, the CPU-heavy part of an
  * import, so that an import uses every core while the main thread reads the file and writes
- * the database. Each worker loads the key ring itself (`worker.ts`); rows and outcomes are plain
- * data copied by structured clone.
+ * the database. Each worker loads the key ring itself (`worker.ts`); rows travel by structured
+ * clone, outcomes as plain data whose bytes are transferred in one buffer (see `worker.ts`).
  */
 import { Worker } from 'node:worker_threads';
 import { loadKeyRing } from '../../crypto/index.ts';
 import type { KeyRing, KeyRingSource } from '../../crypto/index.ts';
 import type { VoterLayout } from '../layout.ts';
 import { prepareVoterRow } from '../record.ts';
-import type { ExistingVoter, PrepareOutcome } from '../record.ts';
+import type { ExistingVoter, PrepareOutcome, StoredVoterRow } from '../record.ts';
 import { ImportError } from './errors.ts';
 
 /** Marks the `workerData` of an import worker, so `worker.ts` serves only when started for it. */
@@ -44,10 +44,28 @@ export interface PrepareInput {
   readonly existing: ExistingVoter | undefined;
 }
 
+/** What the pool returns for a row: prepared rows come without their map of public fields. */
+export type PooledOutcome = PrepareOutcome<StoredVoterRow>;
+
 /** A batch of rows; the reply carries the same id. */
 export interface PrepareJob {
   readonly id: number;
   readonly rows: readonly PrepareInput[];
+}
+
+/**
+ * A job as posted: each MAC read from the database is copied into its own 32 bytes first, since
+ * it may be a view of a large shared buffer, which structured clone would copy whole.
+ */
+export function jobOf(id: number, rows: readonly PrepareInput[]): PrepareJob {
+  return {
+    id,
+    rows: rows.map((row) =>
+      row.existing === undefined
+        ? row
+        : { ...row, existing: { ...row.existing, rowMac: new Uint8Array(row.existing.rowMac) } },
+    ),
+  };
 }
 
 /** A failure, as plain data. */
@@ -61,7 +79,7 @@ export interface WorkerFailure {
 export type WorkerReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'failed'; readonly error: WorkerFailure }
-  | { readonly kind: 'prepared'; readonly id: number; readonly outcomes: readonly PrepareOutcome[] }
+  | { readonly kind: 'prepared'; readonly id: number; readonly outcomes: readonly PooledOutcome[] }
   | { readonly kind: 'error'; readonly id: number; readonly error: WorkerFailure };
 
 /** Whether `value` is the `workerData` of an import worker. */
@@ -106,7 +124,7 @@ export interface PreparePool {
    * Prepares a batch on the least busy worker; batches may complete in any order.
    * @throws ImportError WORKER_FAILED when a worker throws or dies
    */
-  prepare(rows: readonly PrepareInput[]): Promise<PrepareOutcome[]>;
+  prepare(rows: readonly PrepareInput[]): Promise<PooledOutcome[]>;
   /** Stops the workers; pending batches reject. */
   close(): Promise<void>;
 }
@@ -125,7 +143,7 @@ export interface PreparePoolOptions {
 const DEFAULT_POOL_BATCH = 2000;
 
 interface Pending {
-  readonly resolve: (outcomes: PrepareOutcome[]) => void;
+  readonly resolve: (outcomes: PooledOutcome[]) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -235,9 +253,9 @@ export async function startPreparePool(options: PreparePoolOptions): Promise<Pre
       if (target === undefined) return Promise.reject(new Error('No import worker'));
       const chosen = target;
       const id = nextId++;
-      return new Promise<PrepareOutcome[]>((resolve, reject) => {
+      return new Promise<PooledOutcome[]>((resolve, reject) => {
         chosen.pending.set(id, { resolve, reject });
-        chosen.worker.postMessage({ id, rows } satisfies PrepareJob);
+        chosen.worker.postMessage(jobOf(id, rows));
       });
     },
     close,

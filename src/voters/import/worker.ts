@@ -8,17 +8,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadKeyRing } from '../../crypto/index.ts';
 import type { KeyRing } from '../../crypto/index.ts';
 import { describeFailure, isWorkerInit, prepareBatch } from './worker-pool.ts';
-import type { PrepareJob, WorkerReply } from './worker-pool.ts';
-import type { PreparedVoterRow, PrepareOutcome } from '../record.ts';
+import type { PooledOutcome, PrepareJob, WorkerReply } from './worker-pool.ts';
+import type { PrepareOutcome, StoredVoterRow } from '../record.ts';
 
 /**
  * Copies the bytes of every prepared row into one buffer, which is then transferred instead of
  * cloned. The crypto's small Buffers are slices of Node's shared 8 KiB pool, and structured
  * clone copies a view's whole underlying buffer: each reply copied (and the importing thread
- * then collected) megabytes of unrelated pool memory.
+ * then collected) megabytes of unrelated pool memory. The map of public fields stays here: the
+ * importing thread stores their JSON, and cloning the map cost more than the rest of the row.
  */
 function packOutcomes(outcomes: readonly PrepareOutcome[]): {
-  readonly outcomes: PrepareOutcome[];
+  readonly outcomes: PooledOutcome[];
   readonly buffer: ArrayBuffer;
 } {
   let size = 0;
@@ -40,10 +41,18 @@ function packOutcomes(outcomes: readonly PrepareOutcome[]): {
     at += source.byteLength;
     return view;
   };
-  const packed = outcomes.map((outcome): PrepareOutcome => {
+  const packed = outcomes.map((outcome): PooledOutcome => {
     if (outcome.kind !== 'prepared') return outcome;
-    const row: PreparedVoterRow = {
-      ...outcome.row,
+    const row: StoredVoterRow = {
+      voterId: outcome.row.voterId,
+      jurisdiction: outcome.row.jurisdiction,
+      rowVersion: outcome.row.rowVersion,
+      publicJson: outcome.row.publicJson,
+      keyVersion: outcome.row.keyVersion,
+      lookupDigests: outcome.row.lookupDigests,
+      status: outcome.row.status,
+      precinct: outcome.row.precinct,
+      confidentialRecord: outcome.row.confidentialRecord,
       publicHash: place(outcome.row.publicHash),
       sealed: place(outcome.row.sealed),
       wrappedKey: place(outcome.row.wrappedKey),
