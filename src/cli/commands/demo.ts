@@ -281,7 +281,10 @@ async function demoOfficial(system: WebSystem): Promise<DemoLogin> {
   return {
     name: DEMO_OFFICIAL,
     role: 'county-clerk',
-    scope: `county ${scope.join(', ')}`,
+    scope:
+      scope.length <= 3
+        ? `county ${scope.join(', ')}`
+        : `the ${scope.length} counties of the demo roll`,
     password: credentials.password,
     totpSecret: encodeBase32(credentials.totpSecret),
     totpUri: credentials.totpUri,
