@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { importResults, publishResults, readResultsFile } from '../src/results/index.ts';
-import { createPublicApp, listen } from '../src/web/index.ts';
+import { createPrincipal, parseScope, totpCode } from '../src/access/index.ts';
+import { createOfficialsApp, createPublicApp, listen } from '../src/web/index.ts';
 import { PUBLICATION_CHECK_MS } from '../src/web/results-routes.ts';
 import { axeViolations, launchBrowser, screenshot } from './support/browser.ts';
 import { DIALECTS } from './setup/databases.ts';
@@ -78,6 +79,30 @@ for (const dialect of DIALECTS) {
       ).toBe(404);
     });
 
+    it('shows the office what publications withhold, and only to roles that publish', async () => {
+      const officials = createOfficialsApp(system.context, {});
+      try {
+        const admin = await signedIn(officials, system, 'state-admin', ['state']);
+        const page = await officials.inject({
+          method: 'GET',
+          url: '/results',
+          headers: { cookie: admin },
+        });
+        expect(page.statusCode).toBe(200);
+        expect(page.body).toContain('Counts withheld from the public');
+        expect(page.body).toMatch(/fewer ballots than the threshold/);
+        const staff = await signedIn(officials, system, 'county-staff', ['1']);
+        const refused = await officials.inject({
+          method: 'GET',
+          url: '/results',
+          headers: { cookie: staff },
+        });
+        expect(refused.statusCode).toBe(404);
+      } finally {
+        await officials.close();
+      }
+    });
+
     it('shows a new publication as soon as it is made', async () => {
       const before = await app.inject({ method: 'GET', url: '/results/' });
       const report = await publishResults(system.context.handle, 'nm-2020', {
@@ -93,6 +118,49 @@ for (const dialect of DIALECTS) {
       expect(page.body).toMatch(new RegExp(`log entry ${report.logIndex}\\b`, 'i'));
     });
   });
+}
+
+let signIns = 0;
+
+/** Creates an official of `role` and signs in through the real pages; returns the cookie header. */
+async function signedIn(
+  app: FastifyInstance,
+  system: TestWebSystem,
+  role: 'state-admin' | 'county-staff',
+  scope: string[],
+): Promise<string> {
+  const { handle, ring, log } = system.context;
+  const name = `${role}-${++signIns}`;
+  const { credentials } = await createPrincipal(
+    { q: handle, ring, passwordCost: { log2N: 10, r: 8, p: 1 } },
+    {
+      name,
+      role,
+      scope: parseScope(scope),
+      by: { appendLog: (entry) => log.append(entry), channel: 'cli', actor: null },
+    },
+  );
+  const address = `10.7.0.${signIns}`;
+  const form = await app.inject({ method: 'GET', url: '/login', remoteAddress: address });
+  const csrf = String(form.headers['set-cookie']).split(';')[0]!;
+  const response = await app.inject({
+    method: 'POST',
+    url: '/login',
+    remoteAddress: address,
+    headers: { cookie: csrf, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({
+      _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)![1]!,
+      name,
+      password: credentials!.password,
+      code: totpCode(credentials!.totpSecret, new Date()),
+    }).toString(),
+  });
+  expect(response.statusCode).toBe(303);
+  const session = [response.headers['set-cookie']]
+    .flat()
+    .map((c) => String(c).split(';')[0]!)
+    .filter((c) => c.startsWith('vv_session'));
+  return [csrf, ...session].join('; ');
 }
 
 describe('results site in chromium', () => {

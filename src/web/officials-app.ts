@@ -7,6 +7,7 @@ import type { WebContext } from './context.ts';
 import { registerOfficialsApi } from './officials-api.ts';
 import { LOGIN_LIMIT, registerOfficialsAuth } from './officials-auth.ts';
 import { officialsErrorPage, registerOfficialsPages } from './officials-pages.ts';
+import { registerOfficialsResults } from './officials-results.ts';
 import { openApiDocument } from './openapi.ts';
 import { createRateLimiter } from './security.ts';
 import { createBaseApp } from './server.ts';
@@ -33,5 +34,6 @@ export function createOfficialsApp(context: WebContext, options: ListenerOptions
   );
   registerOfficialsApi(app, { context, csrf });
   registerOfficialsPages(app, { context, csrf, tls });
+  registerOfficialsResults(app, { context, csrf });
   return app;
 }

@@ -6,7 +6,7 @@
 // channel `officials`, so each is one logged access event.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { LoginFailedError, PURPOSES, login } from '../access/index.ts';
+import { ACCESS_POLICY, LoginFailedError, PURPOSES, login } from '../access/index.ts';
 import type { Principal, Purpose } from '../access/index.ts';
 import { VotervaultError } from '../basics/index.ts';
 import { roleIndex } from '../voters/index.ts';
@@ -388,11 +388,12 @@ function postedFields(body: unknown): [string, string][] {
 }
 
 /** The header's navigation: the pages, who is signed in, and the sign-out button. */
-function navigation(principal: Principal, token: string): Html {
+export function navigation(principal: Principal, token: string): Html {
   return html`<nav aria-label="Officials">
       <ul>
         <li><a href="/search">Search voters</a></li>
         ${mayExport(principal) ? html`<li><a href="/export">Export</a></li>` : ''}
+        ${mayPublishResults(principal) ? html`<li><a href="/results">Results</a></li>` : ''}
       </ul>
     </nav>
     <div class="signed-in">
@@ -856,4 +857,9 @@ export function officialsErrorPage(error: Error, status: number): string {
     main: html`<div class="notice" role="alert"><p>${message}</p></div>
       <p><a href="/search">Back to the search</a></p>`,
   });
+}
+
+/** Whether the role publishes results, and so sees what publications withhold. */
+export function mayPublishResults(principal: Principal): boolean {
+  return ACCESS_POLICY[principal.role].actions['publish-results'] !== undefined;
 }
