@@ -105,6 +105,7 @@ beforeAll(async () => {
   ]);
   const assetTypes: Record<string, string> = {
     '/assets/site.css': 'text/css; charset=utf-8',
+    '/assets/log-proof.js': 'text/javascript; charset=utf-8',
     '/assets/verify-results.js': 'text/javascript; charset=utf-8',
   };
   server = createServer((request, response) => {

@@ -108,7 +108,7 @@ export function registerPublicPages(app: FastifyInstance, options: PublicPagesOp
       title: 'Who accessed my record',
       // The command shown to voters names the log at the address they reached it by.
       main: await historyHtml(context, subject, `${request.protocol}://${request.host}/log/`),
-      scripts: ['verify.js'],
+      scripts: ['log-proof.js', 'verify.js'],
     });
   });
 

@@ -129,6 +129,7 @@ describe('contest page', () => {
   });
 
   it('carries the publication for the browser to verify, and the commands without scripts', () => {
+    expect(page).toContain('<script src="/assets/log-proof.js" defer></script>');
     expect(page).toContain('<script src="/assets/verify-results.js" defer></script>');
     const section = /<div\s+id="result-proof"([^>]*)>/.exec(page)![1]!;
     expect(section).toContain('data-index="41"');

@@ -23,6 +23,8 @@ import type {
 
 /** The script that checks a publication's inclusion proof in the browser. */
 export const VERIFY_RESULTS_SCRIPT = 'verify-results.js';
+/** The log checks both verifying scripts share; loaded before them. */
+export const LOG_PROOF_SCRIPT = 'log-proof.js';
 
 const NAV = html`<nav aria-label="Site">
   <ul>
@@ -152,7 +154,7 @@ export function contestPage(view: ContestView, options: ContestPageOptions = {})
     site: 'public',
     nav: NAV,
     title: contestTitle(contest),
-    ...(inclusion === undefined ? {} : { scripts: [VERIFY_RESULTS_SCRIPT] }),
+    ...(inclusion === undefined ? {} : { scripts: [LOG_PROOF_SCRIPT, VERIFY_RESULTS_SCRIPT] }),
     main: html`<div class="results-page">
       <p class="results-meta">
         <a href="${RESULTS_PATHS.index()}">${election.name}</a>, ${timeHtml(election.date, false)}

@@ -61,6 +61,7 @@ describe('static results site', () => {
     expect(report.files).toEqual(
       [
         `assets/${cssName}`,
+        `assets/${report.assets['log-proof.js']}`,
         `assets/${report.assets['verify-results.js']}`,
         'results/index.html',
         'results/2020-11-03-general/president/index.html',

@@ -5,7 +5,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { contestPage, resultsIndexPage, VERIFY_RESULTS_SCRIPT } from './results-pages.ts';
+import {
+  contestPage,
+  LOG_PROOF_SCRIPT,
+  resultsIndexPage,
+  VERIFY_RESULTS_SCRIPT,
+} from './results-pages.ts';
 import type { ContestPageOptions } from './results-pages.ts';
 import { countyMarginMap, svgDocument, totalsBarChart } from './results-svg.ts';
 import { RESULTS_PATHS, ResultsPageError } from './results-view.ts';
@@ -15,7 +20,7 @@ import type { ContestView, ResultsIndexView } from './results-view.ts';
 export const ASSET_HASH_LENGTH = 12;
 
 /** The assets the results pages reference, as served under /assets/. */
-export const RESULTS_ASSET_NAMES = ['site.css', VERIFY_RESULTS_SCRIPT] as const;
+export const RESULTS_ASSET_NAMES = ['site.css', LOG_PROOF_SCRIPT, VERIFY_RESULTS_SCRIPT] as const;
 
 /** A file served under /assets/ by its plain name. */
 export interface StaticAsset {

@@ -59,6 +59,7 @@ export interface ListenerOptions {
 
 const ASSETS: Readonly<Record<string, string>> = {
   'site.css': 'text/css; charset=utf-8',
+  'log-proof.js': 'text/javascript; charset=utf-8',
   'verify.js': 'text/javascript; charset=utf-8',
   'verify-results.js': 'text/javascript; charset=utf-8',
 };

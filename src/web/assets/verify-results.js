@@ -3,160 +3,39 @@
 // 2. the publication's log entry, hashed as a leaf and folded with its inclusion proof
 //    (RFC 9162 §2.1.3.2), gives the checkpoint's root hash,
 // 3. that entry names the SHA-256 digest the page shows for the published results.
-// The same algorithm as verify.js, for one entry. Plain script with Web Crypto only, so anyone
-// can read what it does. Without it, the page still shows the entry and the commands.
+// The first two checks are in log-proof.js, shared with verify.js. Without scripts, the page
+// still shows the entry and the commands.
 'use strict';
 
 (function () {
   const section = document.getElementById('result-proof');
-  if (!section || !window.crypto || !window.crypto.subtle) return;
-
-  const enc = new TextEncoder();
-
-  function fromBase64(text) {
-    const bin = atob(text);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-
-  function concat(parts) {
-    let length = 0;
-    for (const p of parts) length += p.length;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-
-  async function sha256(bytes) {
-    return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  }
-
-  // SHA-256(0x00 || entry)
-  function leafHash(entry) {
-    return sha256(concat([Uint8Array.of(0), entry]));
-  }
-
-  // SHA-256(0x01 || left || right)
-  function nodeHash(left, right) {
-    return sha256(concat([Uint8Array.of(1), left, right]));
-  }
-
-  function equal(a, b) {
-    if (a.length !== b.length) return false;
-    let diff = 0;
-    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-    return diff === 0;
-  }
-
-  // RFC 9162 §2.1.3.2: root from a leaf hash, its index, the tree size and the proof.
-  async function rootFromProof(leaf, index, size, proof) {
-    if (index >= size) throw new Error('index beyond the tree');
-    let fn = index;
-    let sn = size - 1;
-    let r = leaf;
-    for (const p of proof) {
-      if (sn === 0) throw new Error('proof too long');
-      if (fn % 2 === 1 || fn === sn) {
-        r = await nodeHash(p, r);
-        if (fn % 2 === 0) {
-          while (fn % 2 === 0 && fn !== 0) {
-            fn = Math.floor(fn / 2);
-            sn = Math.floor(sn / 2);
-          }
-        }
-      } else {
-        r = await nodeHash(r, p);
-      }
-      fn = Math.floor(fn / 2);
-      sn = Math.floor(sn / 2);
-    }
-    if (sn !== 0) throw new Error('proof too short');
-    return r;
-  }
-
-  // A verifier key is "name+hexid+base64(0x01 || 32-byte Ed25519 public key)".
-  async function checkCheckpoint(note, vkey) {
-    // The name has no '+'; the base64 key may.
-    const first = vkey.indexOf('+');
-    const second = vkey.indexOf('+', first + 1);
-    if (first <= 0 || second !== first + 9) throw new Error('malformed verifier key');
-    const name = vkey.slice(0, first);
-    const hexId = vkey.slice(first + 1, second);
-    const keyB64 = vkey.slice(second + 1);
-    const keyData = fromBase64(keyB64);
-    if (keyData.length !== 33 || keyData[0] !== 1) throw new Error('not an Ed25519 key');
-    const split = note.indexOf('\n\n');
-    if (split < 0) throw new Error('malformed note');
-    const text = note.slice(0, split + 1);
-    const lines = text.split('\n');
-    const size = Number(lines[1]);
-    const root = fromBase64(lines[2]);
-    const key = await crypto.subtle.importKey('raw', keyData.slice(1), { name: 'Ed25519' }, false, [
-      'verify',
-    ]);
-    for (const line of note.slice(split + 2).split('\n')) {
-      const prefix = '\u2014 ' + name + ' ';
-      if (!line.startsWith(prefix)) continue;
-      const sig = fromBase64(line.slice(prefix.length));
-      const id = Array.from(sig.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
-      if (id !== hexId || sig.length !== 68) continue;
-      if (await crypto.subtle.verify({ name: 'Ed25519' }, key, sig.slice(4), enc.encode(text))) {
-        return { size, root, origin: lines[0] };
-      }
-    }
-    throw new Error('no valid signature by the log key');
-  }
-
-  function say(element, ok, message) {
-    element.textContent = message;
-    element.classList.add(ok ? 'verified' : 'failed');
-  }
+  const proofs = window.VotervaultLogProof;
+  if (!section || !proofs || !window.crypto || !window.crypto.subtle) return;
 
   async function run() {
-    const status = document.getElementById('result-checkpoint-status');
     const target = document.getElementById('result-entry-status');
-    let checkpoint;
-    try {
-      checkpoint = await checkCheckpoint(
-        section.dataset.checkpoint || '',
-        section.dataset.vkey || '',
-      );
-      say(
-        status,
-        true,
-        'Verified: the checkpoint of ' +
-          checkpoint.size +
-          ' entries is signed by the log key of ' +
-          checkpoint.origin +
-          '.',
-      );
-    } catch (error) {
-      say(
-        status,
+    const checkpoint = await proofs.reportCheckpoint(
+      section,
+      document.getElementById('result-checkpoint-status'),
+    );
+    if (checkpoint === null) {
+      proofs.say(
+        target,
         false,
-        'Not verified: the checkpoint signature did not check (' + error.message + ').',
+        'Not verified: without a signed checkpoint the entry cannot be checked.',
       );
-      say(target, false, 'Not verified: without a signed checkpoint the entry cannot be checked.');
       return;
     }
     const index = Number(section.dataset.index);
     try {
-      const entry = fromBase64(section.dataset.entry || '');
-      const proof = (section.dataset.proof || '').split(' ').filter(Boolean).map(fromBase64);
-      const root = await rootFromProof(await leafHash(entry), index, checkpoint.size, proof);
-      if (!equal(root, checkpoint.root)) throw new Error('the proof leads to another root');
+      const entry = await proofs.checkEntry(section, index, checkpoint);
       // The digest is 64 hex digits; the canonical JSON entry holds it as a quoted string.
       const digest = (section.dataset.sha256 || '').toLowerCase();
       const text = new TextDecoder().decode(entry);
       if (!/^[0-9a-f]{64}$/.test(digest) || text.indexOf('"' + digest + '"') < 0) {
         throw new Error('the entry does not name the digest shown on this page');
       }
-      say(
+      proofs.say(
         target,
         true,
         'Verified: log entry ' +
@@ -164,7 +43,7 @@
           ' is in the signed checkpoint and names the digest of these results.',
       );
     } catch (error) {
-      say(target, false, 'Not verified: log entry ' + index + ' (' + error.message + ').');
+      proofs.say(target, false, 'Not verified: log entry ' + index + ' (' + error.message + ').');
     }
   }
 
